@@ -1,0 +1,76 @@
+/* cmd_dump.c: cairn dump: write one file of a snapshot to stdout. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+static int run(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		CLI_FILTER_OPTIONS,
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_filter f = CLI_FILTER_INIT;
+	struct snapshot snap;
+	struct repo *r = NULL;
+	int ch, rc, ex, have_snap = 0;
+
+	while ((ch = getopt_long(argc, argv, ":hH:", opts, NULL)) != -1) {
+		if (ch == 'H')
+			ch = CLI_OPT_HOST;
+		rc = cli_filter_opt(&f, ch, optarg);
+		if (rc < 0) {
+			ex = cli_fail(c, rc, "dump");
+			goto out;
+		}
+		if (rc > 0)
+			continue;
+		ex = ch == 'h' ? cli_help_print(&cmd_dump)
+			       : cli_bad_option(&cmd_dump, ch, argv);
+		goto out;
+	}
+	if (argc - optind != 2) {
+		ex = cli_usage(&cmd_dump, "want SNAPSHOT and PATH");
+		goto out;
+	}
+	ex = cli_open(c, &r);
+	if (ex != CLI_EXIT_OK)
+		goto out;
+	ex = cli_snapshot_find(c, r, argv[optind], cli_filter_get(&f), &snap);
+	if (ex != CLI_EXIT_OK)
+		goto out;
+	have_snap = 1;
+	fflush(stdout);
+	rc = repo_dump(r, &snap, argv[optind + 1], STDOUT_FILENO,
+		       &cli_interrupted);
+	if (rc < 0)
+		ex = cli_fail(c, rc, "dump %s", argv[optind + 1]);
+out:
+	if (have_snap)
+		snapshot_free(&snap);
+	if (r)
+		repo_close(r);
+	cli_filter_free(&f);
+	return ex;
+}
+
+const struct cli_command cmd_dump = {
+	.name = "dump",
+	.summary = "write a file of a snapshot to standard output",
+	.help =
+	"usage: cairn dump [options] SNAPSHOT PATH\n"
+	"\n"
+	"Writes the content of the file PATH of SNAPSHOT (an ID, a unique ID "
+	"prefix,\n"
+	"or \"latest\") to standard output.  PATH is as \"cairn ls\" shows "
+	"it; for a\n"
+	"backup of standard input it is /NAME (default /stdin).\n"
+	"\n"
+	"Options:\n"
+	"  -H, --host HOST        with \"latest\": the newest snapshot of HOST\n"
+	"      --tag TAG[,TAG]    with \"latest\": ... having every TAG\n"
+	"      --path PATH        with \"latest\": ... including PATH\n",
+	.run = run,
+};

@@ -1,0 +1,47 @@
+/* blob.h: one blob record (docs/format.md section 6): compress, encrypt,
+ * and the reverse with every check a reader owes.
+ *
+ * Contexts (ZSTD_CCtx/ZSTD_DCtx) are passed in so that each worker thread
+ * reuses its own.
+ */
+#ifndef CAIRN_BLOB_H
+#define CAIRN_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum blob_type { BLOB_DATA = 0, BLOB_TREE = 1 };
+
+#define BLOB_RAW_MAX (64u << 20)
+#define TREE_RAW_MAX (256u << 20)
+#define BLOB_OVERHEAD (24 + 1 + 16)
+
+struct ZSTD_CCtx_s;
+struct ZSTD_DCtx_s;
+
+/* Appends the record for plaintext (raw, n) to out: zstd at `level` (stored
+ * raw when not smaller; level 0 = never compress), then AEAD under
+ * pack_key with ad = type || id and a fresh random nonce (crypto_setup()
+ * must have run).  cctx may be NULL (one is made per call).  The record
+ * is at most n + BLOB_OVERHEAD bytes.  CAIRN_E_INVAL for a type other
+ * than 0/1 or a level outside 0..ZSTD_maxCLevel(), CAIRN_E_RANGE when n
+ * exceeds BLOB_RAW_MAX/TREE_RAW_MAX.  On failure out keeps its previous
+ * length and the bytes this call wrote are wiped. */
+int blob_encode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
+		const void *raw, size_t n, int level, struct ZSTD_CCtx_s *cctx,
+		struct buf *out);
+
+/* Decrypts and decompresses one record into out (replacing its content).
+ * raw_length is the indexed length, checked: a raw body must be that long
+ * and a zstd body must be exactly one frame declaring that content size
+ * and decoding to it.  Does NOT check the ID (the caller owns the chunk-ID
+ * key): callers must recompute it.  Returns CAIRN_E_CORRUPT on any failure
+ * (CAIRN_E_NOMEM when memory runs out), and out is then wiped and empty.
+ * dctx may be NULL (one is made per call). */
+int blob_decode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
+		const void *rec, size_t len, uint64_t raw_length,
+		struct ZSTD_DCtx_s *dctx, struct buf *out);
+
+#endif

@@ -1,0 +1,722 @@
+/* repo.c: opening and creating repositories, keys, loading the index,
+ * verified reads of objects and blobs, and snapshot lookup.  Backup,
+ * restore and check live in their own files and use what is here.
+ */
+#include "repo_internal.h"
+
+#include "pack.h"
+#include "snapshot.h"
+#include "tree.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+/* Argon2id cost of new key files: the format's floor (format.md 4). */
+#define NEW_KEY_OPSLIMIT KDF_OPSLIMIT_MIN
+#define NEW_KEY_MEMLIMIT ((size_t)KDF_MEMLIMIT_MIN)
+
+double repo_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void repo_emit(repo_event_fn fn, void *ud, enum repo_event_kind kind,
+	       const char *path, int code, const char *fmt, ...)
+{
+	if (!fn)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	struct repo_event ev = {.kind = kind, .path = path, .message = msg,
+				.code = code};
+	fn(ud, &ev);
+}
+
+static struct repo *repo_alloc(void)
+{
+	struct repo *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->mu, NULL);
+	if (index_new(&r->idx) < 0) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void repo_close(struct repo *r)
+{
+	if (!r)
+		return;
+	backend_close(r->be);
+	mkeys_free(r->keys);
+	index_free(r->idx);
+	if (r->pack_keys)
+		sodium_free(r->pack_keys);
+	free(r->pack_key_state);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+const struct repo_config *repo_config_get(const struct repo *r)
+{
+	return &r->cfg;
+}
+
+const char *repo_key_id(const struct repo *r) { return r->key_id; }
+
+static void keyfile_info_here(struct keyfile_info *info)
+{
+	memset(info, 0, sizeof *info);
+	char tbuf[64];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	time_format_rfc3339(ts.tv_sec, 0, time_local_offset(ts.tv_sec), tbuf);
+	memcpy(info->created, tbuf, sizeof info->created - 1);
+	if (gethostname(info->hostname, sizeof info->hostname - 1) < 0)
+		info->hostname[0] = 0;
+	struct passwd pw, *res = NULL;
+	char pbuf[1024];
+	if (getpwuid_r(getuid(), &pw, pbuf, sizeof pbuf, &res) == 0 && res)
+		snprintf(info->username, sizeof info->username, "%s",
+			 pw.pw_name);
+}
+
+/* Writes a key file for the open master keys; ret_id gets its name. */
+static int key_save(struct repo *r, const char *pw, size_t pwlen,
+		    char ret_id[65])
+{
+	struct buf kf = BUF_INIT;
+	struct keyfile_info info;
+	uint8_t id[32];
+	int rc;
+	keyfile_info_here(&info);
+	TRY(keyfile_create(r->keys, pw, pwlen, NEW_KEY_OPSLIMIT,
+			   NEW_KEY_MEMLIMIT, &info, &kf));
+	crypto_object_hash(kf.p, kf.len, id);
+	hex_encode(ret_id, id, 32);
+	TRY(backend_put(r->be, OBJ_KEY, ret_id, kf.p, kf.len));
+out:
+	buf_free(&kf);
+	return rc;
+}
+
+int repo_create(const char *url, const struct repo_config *cfg,
+		const char *password, size_t password_len, struct repo **ret)
+{
+	struct buf cb = BUF_INIT;
+	struct repo *r = NULL;
+	int rc;
+	TRY(crypto_setup());
+	r = repo_alloc();
+	if (!r)
+		return CAIRN_E_NOMEM;
+	if (cfg)
+		r->cfg = *cfg;
+	else
+		config_init_default(&r->cfg);
+	TRY(config_validate(&r->cfg));
+	TRY(backend_open(url, 1, &r->be));
+	uint64_t size;
+	if (backend_stat(r->be, OBJ_CONFIG, "config", &size) == 0) {
+		rc = CAIRN_E_EXISTS;
+		goto out;
+	}
+	TRY(config_encode(&r->cfg, &cb));
+	TRY(mkeys_new(r->cfg.id, &r->keys));
+	crypto_object_hash(cb.p, cb.len, r->keys->config_hash);
+	/* The key first: a config without a key is useless, a key without
+	 * a config is ignored by init's existence check above. */
+	TRY(key_save(r, password, password_len, r->key_id));
+	TRY(backend_put(r->be, OBJ_CONFIG, "config", cb.p, cb.len));
+	crypto_gear_table(r->keys, r->gear);
+	r->index_loaded = 1; /* a new repository has no index files */
+	*ret = r;
+	r = NULL;
+out:
+	buf_free(&cb);
+	repo_close(r);
+	return rc;
+}
+
+struct name_list {
+	char (*v)[65];
+	size_t n, cap;
+};
+
+static int collect_name(void *ud, const char *name, uint64_t size)
+{
+	struct name_list *l = ud;
+	(void)size;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->v, cap * sizeof *l->v);
+		if (!p)
+			return CAIRN_E_NOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n++], 65, "%s", name);
+	return 0;
+}
+
+int repo_list_names(struct repo *r, enum obj_type t, char (**ret)[65],
+		    size_t *n)
+{
+	struct name_list l = {0};
+	int rc = backend_list(r->be, t, collect_name, &l);
+	if (rc < 0) {
+		free(l.v);
+		return rc;
+	}
+	*ret = l.v;
+	*n = l.n;
+	return 0;
+}
+
+int repo_open(const char *url, const char *password, size_t password_len,
+	      struct repo **ret)
+{
+	struct buf cb = BUF_INIT, kb = BUF_INIT;
+	char (*names)[65] = NULL;
+	size_t nnames = 0;
+	struct repo *r = NULL;
+	int rc;
+	TRY(crypto_setup());
+	r = repo_alloc();
+	if (!r)
+		return CAIRN_E_NOMEM;
+	rc = backend_open(url, 0, &r->be);
+	if (rc == CAIRN_E_NOTFOUND)
+		rc = CAIRN_E_NOREPO;
+	if (rc < 0)
+		goto out;
+	rc = backend_get(r->be, OBJ_CONFIG, "config", 0, BACKEND_TO_END, &cb);
+	if (rc == CAIRN_E_NOTFOUND)
+		rc = CAIRN_E_NOREPO;
+	if (rc < 0)
+		goto out;
+	TRY(config_decode(cb.p, cb.len, &r->cfg));
+	TRY(repo_list_names(r, OBJ_KEY, &names, &nnames));
+	rc = CAIRN_E_PASSWORD;
+	for (size_t i = 0; i < nnames; i++) {
+		uint8_t id[32];
+		if (backend_get(r->be, OBJ_KEY, names[i], 0, BACKEND_TO_END,
+				&kb) < 0)
+			continue;
+		crypto_object_hash(kb.p, kb.len, id);
+		char hex[65];
+		hex_encode(hex, id, 32);
+		if (strcmp(hex, names[i]) != 0)
+			continue; /* a damaged key file: try the others */
+		struct master_keys *k = NULL;
+		if (keyfile_open(kb.p, kb.len, password, password_len, &k) < 0)
+			continue;
+		uint8_t ch[32];
+		crypto_object_hash(cb.p, cb.len, ch);
+		if (sodium_memcmp(k->repo_id, r->cfg.id, 32) != 0 ||
+		    sodium_memcmp(k->config_hash, ch, 32) != 0) {
+			/* right password, but config replaced or damaged */
+			mkeys_free(k);
+			rc = CAIRN_E_CORRUPT;
+			goto out;
+		}
+		r->keys = k;
+		snprintf(r->key_id, sizeof r->key_id, "%s", names[i]);
+		rc = 0;
+		break;
+	}
+	if (rc < 0)
+		goto out;
+	crypto_gear_table(r->keys, r->gear);
+	*ret = r;
+	r = NULL;
+out:
+	free(names);
+	buf_free(&cb);
+	if (kb.p)
+		sodium_memzero(kb.p, kb.cap);
+	buf_free(&kb);
+	repo_close(r);
+	return rc;
+}
+
+/* ---- keys ----------------------------------------------------------- */
+
+int repo_key_list(struct repo *r, struct repo_key_info **ret, size_t *n)
+{
+	char (*names)[65] = NULL;
+	size_t nn = 0;
+	struct buf kb = BUF_INIT;
+	struct repo_key_info *v = NULL;
+	int rc;
+	TRY(repo_list_names(r, OBJ_KEY, &names, &nn));
+	v = calloc(nn ? nn : 1, sizeof *v);
+	if (!v) {
+		rc = CAIRN_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nn; i++) {
+		struct keyfile_info info;
+		memset(&info, 0, sizeof info);
+		snprintf(v[i].id, sizeof v[i].id, "%s", names[i]);
+		v[i].current = !strcmp(names[i], r->key_id);
+		if (backend_get(r->be, OBJ_KEY, names[i], 0, BACKEND_TO_END,
+				&kb) == 0 &&
+		    keyfile_read_info(kb.p, kb.len, &info) == 0) {
+			snprintf(v[i].created, sizeof v[i].created, "%s",
+				 info.created);
+			snprintf(v[i].hostname, sizeof v[i].hostname, "%s",
+				 info.hostname);
+			snprintf(v[i].username, sizeof v[i].username, "%s",
+				 info.username);
+		}
+	}
+	*ret = v;
+	*n = nn;
+	v = NULL;
+out:
+	free(v);
+	free(names);
+	buf_free(&kb);
+	return rc;
+}
+
+int repo_key_add(struct repo *r, const char *new_password, size_t len,
+		 char ret_id[65])
+{
+	return key_save(r, new_password, len, ret_id);
+}
+
+int repo_key_remove(struct repo *r, const char *id_prefix)
+{
+	char (*names)[65] = NULL;
+	size_t nn = 0, match = SIZE_MAX, nmatch = 0;
+	int rc;
+	TRY(repo_list_names(r, OBJ_KEY, &names, &nn));
+	size_t pl = strlen(id_prefix);
+	for (size_t i = 0; i < nn; i++)
+		if (pl && !strncmp(names[i], id_prefix, pl)) {
+			match = i;
+			nmatch++;
+		}
+	if (nmatch == 0) {
+		rc = CAIRN_E_NOTFOUND;
+		goto out;
+	}
+	if (nmatch > 1) {
+		rc = CAIRN_E_AMBIGUOUS;
+		goto out;
+	}
+	if (!strcmp(names[match], r->key_id) || nn < 2) {
+		rc = CAIRN_E_INVAL;
+		goto out;
+	}
+	rc = backend_remove(r->be, OBJ_KEY, names[match]);
+out:
+	free(names);
+	return rc;
+}
+
+int repo_key_passwd(struct repo *r, const char *new_password, size_t len,
+		    char ret_id[65])
+{
+	char old[65];
+	int rc = key_save(r, new_password, len, ret_id);
+	if (rc < 0)
+		return rc;
+	snprintf(old, sizeof old, "%s", r->key_id);
+	snprintf(r->key_id, sizeof r->key_id, "%s", ret_id);
+	return backend_remove(r->be, OBJ_KEY, old);
+}
+
+/* ---- objects -------------------------------------------------------- */
+
+int repo_object_save(struct repo *r, enum obj_type t, const char magic[8],
+		     const void *p, size_t n, uint8_t ret_id[32])
+{
+	struct buf ct = BUF_INIT;
+	uint8_t id[32];
+	char hex[65];
+	int rc;
+	TRY(envelope_seal(r->keys->meta_key, magic, p, n, &ct));
+	crypto_object_hash(ct.p, ct.len, id);
+	hex_encode(hex, id, 32);
+	TRY(backend_put(r->be, t, hex, ct.p, ct.len));
+	if (ret_id)
+		memcpy(ret_id, id, 32);
+out:
+	buf_free(&ct);
+	return rc;
+}
+
+int repo_object_load(struct repo *r, enum obj_type t, const char *name,
+		     const char magic[8], struct buf *out)
+{
+	struct buf ct = BUF_INIT;
+	uint8_t id[32];
+	char hex[65];
+	int rc;
+	TRY(backend_get(r->be, t, name, 0, BACKEND_TO_END, &ct));
+	crypto_object_hash(ct.p, ct.len, id);
+	hex_encode(hex, id, 32);
+	if (strcmp(hex, name) != 0) {
+		rc = CAIRN_E_CORRUPT;
+		goto out;
+	}
+	rc = envelope_open(r->keys->meta_key, magic, ct.p, ct.len, out);
+out:
+	buf_free(&ct);
+	return rc;
+}
+
+int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud)
+{
+	char (*names)[65] = NULL;
+	size_t nn = 0;
+	struct buf pt = BUF_INIT;
+	int rc, bad = 0;
+	if (r->index_loaded)
+		return 0;
+	TRY(repo_list_names(r, OBJ_INDEX, &names, &nn));
+	for (size_t i = 0; i < nn; i++) {
+		struct index_file f;
+		memset(&f, 0, sizeof f);
+		rc = repo_object_load(r, OBJ_INDEX, names[i], MAGIC_INDEX, &pt);
+		if (rc == 0)
+			rc = index_file_decode(pt.p, pt.len, &f);
+		if (rc == 0) {
+			rc = index_merge_file(r->idx, &f);
+			index_file_free(&f);
+			if (rc < 0)
+				goto out;
+			r->index_files++;
+			continue;
+		}
+		if (rc == CAIRN_E_NOMEM)
+			goto out;
+		bad++;
+		repo_emit(on_event, ud, EV_ERROR, NULL, rc,
+			  "index %s: %s", names[i], cairn_strerror(rc));
+	}
+	r->index_loaded = 1;
+	rc = bad ? CAIRN_E_CORRUPT : 0;
+out:
+	free(names);
+	buf_free(&pt);
+	return rc;
+}
+
+/* Makes room for pack number n in the key cache.  Caller holds r->mu. */
+static int pack_keys_grow(struct repo *r, uint32_t n)
+{
+	if (n < r->pack_keys_cap)
+		return 0;
+	uint32_t cap = r->pack_keys_cap ? r->pack_keys_cap : 256;
+	while (cap <= n)
+		cap *= 2;
+	uint8_t(*keys)[32] = sodium_malloc((size_t)cap * 32);
+	uint8_t *state = calloc(cap, 1);
+	if (!keys || !state) {
+		if (keys)
+			sodium_free(keys);
+		free(state);
+		return CAIRN_E_NOMEM;
+	}
+	if (r->pack_keys) {
+		memcpy(keys, r->pack_keys, (size_t)r->pack_keys_cap * 32);
+		memcpy(state, r->pack_key_state, r->pack_keys_cap);
+		sodium_free(r->pack_keys);
+		free(r->pack_key_state);
+	}
+	r->pack_keys = keys;
+	r->pack_key_state = state;
+	r->pack_keys_cap = cap;
+	return 0;
+}
+
+int repo_pack_key(struct repo *r, uint32_t n, uint8_t key[32])
+{
+	char hex[65];
+	uint64_t size;
+	struct buf tail = BUF_INIT;
+	struct pack_trailer tr;
+	int rc;
+	if (!(r->keys->flags & MASTER_FLAG_FULL))
+		return CAIRN_E_UNSUPPORTED;
+	pthread_mutex_lock(&r->mu);
+	rc = pack_keys_grow(r, n);
+	if (rc == 0 && r->pack_key_state[n] == 1)
+		memcpy(key, r->pack_keys[n], 32);
+	else if (rc == 0 && r->pack_key_state[n] == 2)
+		rc = CAIRN_E_CORRUPT;
+	else if (rc == 0)
+		rc = 1; /* not cached */
+	const uint8_t *pid = index_pack_id(r->idx, n);
+	if (pid)
+		hex_encode(hex, pid, 32);
+	pthread_mutex_unlock(&r->mu);
+	if (rc <= 0)
+		return rc;
+	if (!pid)
+		return CAIRN_E_NOTFOUND;
+	TRY(backend_stat(r->be, OBJ_PACK, hex, &size));
+	if (size < PACK_TAIL_LEN) {
+		rc = CAIRN_E_CORRUPT;
+		goto out;
+	}
+	TRY(backend_get(r->be, OBJ_PACK, hex, size - PACK_TAIL_LEN,
+			PACK_TAIL_LEN, &tail));
+	TRY(pack_tail_parse(tail.p, size, &tr));
+	TRY(pack_key_open(r->keys->data_pk, r->keys->data_sk, tr.sealed_key,
+			  key));
+out:
+	buf_free(&tail);
+	pthread_mutex_lock(&r->mu);
+	if (rc == 0) {
+		memcpy(r->pack_keys[n], key, 32);
+		r->pack_key_state[n] = 1;
+	} else if (rc == CAIRN_E_CORRUPT) {
+		r->pack_key_state[n] = 2;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int repo_blob_read(struct repo *r, const uint8_t id[32], uint8_t type,
+		   struct ZSTD_DCtx_s *dctx, struct buf *out)
+{
+	struct blob_loc loc;
+	struct buf rec = BUF_INIT;
+	uint8_t *key = NULL;
+	char hex[65];
+	int rc;
+	pthread_mutex_lock(&r->mu);
+	rc = index_lookup(r->idx, id, &loc);
+	const uint8_t *pid = rc == 0 ? index_pack_id(r->idx, loc.pack) : NULL;
+	if (pid)
+		hex_encode(hex, pid, 32);
+	pthread_mutex_unlock(&r->mu);
+	if (rc < 0)
+		return rc;
+	if (loc.type != type || !pid)
+		return CAIRN_E_CORRUPT;
+	key = sodium_malloc(32);
+	if (!key)
+		return CAIRN_E_NOMEM;
+	TRY(repo_pack_key(r, loc.pack, key));
+	TRY(backend_get(r->be, OBJ_PACK, hex, loc.offset, loc.length, &rec));
+	TRY(blob_decode(key, type, id, rec.p, rec.len, loc.raw_length, dctx,
+			out));
+	uint8_t got[32];
+	crypto_chunk_id(r->keys, out->p, out->len, got);
+	if (sodium_memcmp(got, id, 32) != 0) {
+		out->len = 0;
+		rc = CAIRN_E_CORRUPT;
+	}
+out:
+	sodium_free(key);
+	buf_free(&rec);
+	return rc;
+}
+
+int repo_tree_load(struct repo *r, const uint8_t id[32], struct tree *ret)
+{
+	struct buf b = BUF_INIT;
+	int rc = repo_blob_read(r, id, BLOB_TREE, NULL, &b);
+	if (rc == 0)
+		rc = tree_decode(b.p, b.len, ret);
+	buf_free(&b);
+	return rc;
+}
+
+/* ---- snapshots ---------------------------------------------------- */
+
+static int str_in(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return 1;
+	return 0;
+}
+
+static int filter_pass(const struct snapshot *s, const struct snapshot_filter *f)
+{
+	if (!f)
+		return 1;
+	if (f->host && strcmp(f->host, s->hostname))
+		return 0;
+	for (const char *const *t = f->tags; t && *t; t++)
+		if (!str_in(s->tags, s->ntags, *t))
+			return 0;
+	for (const char *const *p = f->paths; p && *p; p++)
+		if (!str_in(s->paths, s->npaths, *p))
+			return 0;
+	return 1;
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	const struct snapshot *x = a, *y = b;
+	if (x->time_sec != y->time_sec)
+		return x->time_sec < y->time_sec ? -1 : 1;
+	if (x->time_nsec != y->time_nsec)
+		return x->time_nsec < y->time_nsec ? -1 : 1;
+	return memcmp(x->id, y->id, 32);
+}
+
+int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
+			struct snapshot **ret, size_t *n)
+{
+	char (*names)[65] = NULL;
+	size_t nn = 0, k = 0;
+	struct buf pt = BUF_INIT;
+	struct snapshot *v = NULL;
+	int rc;
+	TRY(repo_list_names(r, OBJ_SNAPSHOT, &names, &nn));
+	v = calloc(nn ? nn : 1, sizeof *v);
+	if (!v) {
+		rc = CAIRN_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nn; i++) {
+		TRY(repo_object_load(r, OBJ_SNAPSHOT, names[i], MAGIC_SNAPSHOT,
+				     &pt));
+		memset(&v[k], 0, sizeof v[k]);
+		TRY(snapshot_decode(pt.p, pt.len, &v[k]));
+		hex_decode(v[k].id, 32, names[i]);
+		if (filter_pass(&v[k], filter))
+			k++;
+		else
+			snapshot_free(&v[k]);
+	}
+	qsort(v, k, sizeof *v, snap_cmp);
+	*ret = v;
+	*n = k;
+	v = NULL;
+out:
+	if (v)
+		repo_snapshots_free(v, k);
+	free(names);
+	buf_free(&pt);
+	return rc;
+}
+
+void repo_snapshots_free(struct snapshot *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		snapshot_free(&s[i]);
+	free(s);
+}
+
+/* Moves src into dst (shallow), leaving src empty. */
+static void snapshot_move(struct snapshot *dst, struct snapshot *src)
+{
+	*dst = *src;
+	memset(src, 0, sizeof *src);
+}
+
+int repo_snapshot_find(struct repo *r, const char *spec,
+		       const struct snapshot_filter *filter,
+		       struct snapshot *ret)
+{
+	struct snapshot *v = NULL;
+	size_t n = 0;
+	int rc;
+	int latest = !strcmp(spec, "latest");
+	TRY(repo_snapshots_list(r, latest ? filter : NULL, &v, &n));
+	if (latest) {
+		if (!n) {
+			rc = CAIRN_E_NOTFOUND;
+			goto out;
+		}
+		snapshot_move(ret, &v[n - 1]);
+		goto out;
+	}
+	size_t sl = strlen(spec), found = SIZE_MAX, nfound = 0;
+	for (size_t i = 0; i < n && sl && sl <= 64; i++) {
+		char hex[65];
+		hex_encode(hex, v[i].id, 32);
+		if (!strncmp(hex, spec, sl)) {
+			found = i;
+			nfound++;
+		}
+	}
+	if (nfound == 0)
+		rc = CAIRN_E_NOTFOUND;
+	else if (nfound > 1)
+		rc = CAIRN_E_AMBIGUOUS;
+	else
+		snapshot_move(ret, &v[found]);
+out:
+	repo_snapshots_free(v, n);
+	return rc;
+}
+
+/* ---- walking ------------------------------------------------------- */
+
+struct walk_ctx {
+	struct repo *r;
+	int (*fn)(void *ud, const char *path, const struct tree_node *n);
+	void *ud;
+	unsigned depth;
+};
+
+#define WALK_MAX_DEPTH 4096
+
+static int walk_tree(struct walk_ctx *w, const uint8_t id[32],
+		     const char *prefix)
+{
+	struct tree t = {0};
+	int rc;
+	if (++w->depth > WALK_MAX_DEPTH) {
+		rc = CAIRN_E_CORRUPT;
+		goto out;
+	}
+	TRY(repo_tree_load(w->r, id, &t));
+	for (size_t i = 0; i < t.n; i++) {
+		const struct tree_node *nd = &t.nodes[i];
+		size_t pl = strlen(prefix);
+		char *path = malloc(pl + nd->name_len + 2);
+		if (!path) {
+			rc = CAIRN_E_NOMEM;
+			goto out;
+		}
+		sprintf(path, "%s%s%s", prefix, pl ? "/" : "", nd->name);
+		rc = w->fn(w->ud, path, nd);
+		if (rc == 0 && nd->type == NODE_DIR && nd->has_subtree)
+			rc = walk_tree(w, nd->subtree, path);
+		free(path);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	w->depth--;
+	tree_free(&t);
+	return rc;
+}
+
+int repo_walk(struct repo *r, const struct snapshot *s,
+	      int (*fn)(void *ud, const char *path, const struct tree_node *n),
+	      void *ud)
+{
+	int rc = repo_index_load(r, NULL, NULL);
+	if (rc < 0 && rc != CAIRN_E_CORRUPT)
+		return rc;
+	struct walk_ctx w = {r, fn, ud, 0};
+	return walk_tree(&w, s->tree, "");
+}

@@ -1,0 +1,73 @@
+/* repo_internal.h: what the engine's files share about an open repository.
+ * Not for the CLI. */
+#ifndef CAIRN_REPO_INTERNAL_H
+#define CAIRN_REPO_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "blob.h"
+#include "config.h"
+#include "crypto.h"
+#include "index.h"
+#include "repo.h"
+
+struct ZSTD_DCtx_s;
+
+struct repo {
+	struct backend *be;
+	struct repo_config cfg;
+	struct master_keys *keys;
+	char key_id[65];
+	uint64_t gear[256];
+
+	pthread_mutex_t mu;        /* guards idx and the pack key cache */
+	struct index *idx;
+	int index_loaded;
+	uint64_t index_files;
+
+	/* pack number -> key, filled on first read of a pack */
+	uint8_t (*pack_keys)[32];  /* sodium_malloc'd, pack_keys_cap entries */
+	uint8_t *pack_key_state;   /* 0 unknown, 1 loaded, 2 unreadable */
+	uint32_t pack_keys_cap;
+};
+
+/* Loads every index file once (later calls return 0).  Problems with single
+ * index files are passed to on_event when given, and make it return
+ * CAIRN_E_CORRUPT after loading the rest. */
+int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud);
+
+/* Reads, decrypts, decompresses and verifies one blob into out.  Safe to
+ * call from several threads.  dctx may be NULL. */
+int repo_blob_read(struct repo *r, const uint8_t id[32], uint8_t type,
+		   struct ZSTD_DCtx_s *dctx, struct buf *out);
+
+/* Loads a tree blob. */
+int repo_tree_load(struct repo *r, const uint8_t id[32], struct tree *ret);
+
+/* Pack key of pack number n (cached).  Thread-safe. */
+int repo_pack_key(struct repo *r, uint32_t n, uint8_t key[32]);
+
+/* Seals plaintext under the meta key with magic and stores it as a new
+ * object named by its hash; ret_id gets the id when non-NULL. */
+int repo_object_save(struct repo *r, enum obj_type t, const char magic[8],
+		     const void *p, size_t n, uint8_t ret_id[32]);
+/* Reads an object, checks its hash against its name and opens it. */
+int repo_object_load(struct repo *r, enum obj_type t, const char *name,
+		     const char magic[8], struct buf *out);
+
+/* Collects object names of a type (array of 65-byte strings). */
+int repo_list_names(struct repo *r, enum obj_type t, char (**ret)[65],
+		    size_t *n);
+
+void repo_emit(repo_event_fn fn, void *ud, enum repo_event_kind kind,
+	       const char *path, int code, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+double repo_now(void);
+
+#define MAGIC_INDEX "CAIRNIX1"
+#define MAGIC_SNAPSHOT "CAIRNSN1"
+
+#endif

@@ -1,0 +1,263 @@
+/* test_blob.c: blob records (format.md 6): round trips of raw, compressible
+ * and empty blobs of both types, and every way a reader must refuse one:
+ * wrong key, type, id or raw_length, any flipped bit, and hand-made
+ * records whose plaintext breaks a rule (unknown encoding, a frame without
+ * a size, with the wrong size, two frames, trailing bytes).
+ */
+#include "blob.h"
+#include "cairn_err.h"
+#include "crypto.h"
+#include "testutil.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <zstd.h>
+
+static uint8_t key[32];
+static uint64_t rng;
+
+/* Encodes then decodes (raw, n); checks the record length bound and the
+ * result; returns the record length. */
+static size_t round_trip(uint8_t type, const void *raw, size_t n, int level,
+			 ZSTD_CCtx *cctx, ZSTD_DCtx *dctx)
+{
+	struct buf rec = BUF_INIT, out = BUF_INIT;
+	uint8_t id[32];
+	test_fill(&rng, id, sizeof id);
+
+	/* the record is appended after what out already holds */
+	CHECK_RC(buf_put(&rec, "prefix", 6), 0);
+	CHECK_RC(blob_encode(key, type, id, raw, n, level, cctx, &rec), 0);
+	CHECK(memcmp(rec.p, "prefix", 6) == 0);
+	size_t len = rec.len - 6;
+	CHECK(len >= BLOB_OVERHEAD && len <= n + BLOB_OVERHEAD);
+	CHECK_RC(blob_decode(key, type, id, rec.p + 6, len, n, dctx, &out), 0);
+	CHECK(out.len == n);
+	CHECK(n == 0 || memcmp(out.p, raw, n) == 0);
+	buf_free(&rec);
+	buf_free(&out);
+	return len;
+}
+
+static void test_round_trips(void)
+{
+	size_t n = 200000;
+	uint8_t *rnd = malloc(n), *txt = malloc(n);
+	CHECK(rnd && txt);
+	test_fill(&rng, rnd, n);
+	for (size_t i = 0; i < n; i++)
+		txt[i] = "the quick brown fox jumps over the lazy dog "[i % 44];
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+
+	for (uint8_t type = 0; type <= 1; type++) {
+		/* random data does not compress: stored raw */
+		CHECK(round_trip(type, rnd, n, 3, NULL, NULL) ==
+		      n + BLOB_OVERHEAD);
+		CHECK(round_trip(type, rnd, 1000, 19, cctx, dctx) ==
+		      1000 + BLOB_OVERHEAD);
+		/* text compresses */
+		CHECK(round_trip(type, txt, n, 3, NULL, NULL) < n / 10);
+		CHECK(round_trip(type, txt, n, 1, cctx, dctx) < n / 10);
+		/* level 0 never compresses */
+		CHECK(round_trip(type, txt, n, 0, cctx, dctx) ==
+		      n + BLOB_OVERHEAD);
+		/* empty and tiny */
+		CHECK(round_trip(type, txt, 0, 3, NULL, NULL) == BLOB_OVERHEAD);
+		CHECK(round_trip(type, NULL, 0, 3, cctx, dctx) ==
+		      BLOB_OVERHEAD);
+		CHECK(round_trip(type, txt, 1, 3, cctx, dctx) ==
+		      1 + BLOB_OVERHEAD);
+		CHECK(round_trip(type, txt, 30, 3, cctx, dctx) <=
+		      30 + BLOB_OVERHEAD);
+	}
+	ZSTD_freeCCtx(cctx);
+	ZSTD_freeDCtx(dctx);
+	free(rnd);
+	free(txt);
+}
+
+static void test_args(void)
+{
+	struct buf rec = BUF_INIT;
+	uint8_t id[32] = {0}, b = 0;
+	CHECK_RC(blob_encode(key, 2, id, &b, 1, 3, NULL, &rec), CAIRN_E_INVAL);
+	CHECK_RC(blob_encode(key, 0, id, &b, 1, -1, NULL, &rec),
+		 CAIRN_E_INVAL);
+	CHECK_RC(blob_encode(key, 0, id, &b, 1, ZSTD_maxCLevel() + 1, NULL,
+			     &rec), CAIRN_E_INVAL);
+	/* sizes are checked before the input is read */
+	CHECK_RC(blob_encode(key, BLOB_DATA, id, &b, BLOB_RAW_MAX + 1u, 3,
+			     NULL, &rec), CAIRN_E_RANGE);
+	CHECK_RC(blob_encode(key, BLOB_TREE, id, &b, TREE_RAW_MAX + 1u, 3,
+			     NULL, &rec), CAIRN_E_RANGE);
+	CHECK(rec.len == 0);
+	buf_free(&rec);
+}
+
+/* Decoding must fail with CORRUPT and leave out empty. */
+static void expect_corrupt(uint8_t type, const uint8_t id[32],
+			   const uint8_t *rec, size_t len, uint64_t raw_length,
+			   const uint8_t *k)
+{
+	struct buf out = BUF_INIT;
+	CHECK_RC(buf_put(&out, "stale", 5), 0);
+	CHECK_RC(blob_decode(k, type, id, rec, len, raw_length, NULL, &out),
+		 CAIRN_E_CORRUPT);
+	CHECK(out.len == 0);
+	for (size_t i = 0; i < out.cap; i++)
+		if (out.p[i]) {
+			CHECK(!"output not wiped");
+			break;
+		}
+	buf_free(&out);
+}
+
+static void test_tamper(void)
+{
+	uint8_t id[32], other[32], wrong_key[32];
+	test_fill(&rng, id, 32);
+	memcpy(other, id, 32);
+	other[31] ^= 1;
+	memcpy(wrong_key, key, 32);
+	wrong_key[0] ^= 0x80;
+	char txt[3000];
+	for (size_t i = 0; i < sizeof txt; i++)
+		txt[i] = "abcabcabd"[i % 9];
+
+	for (int level = 0; level <= 3; level += 3) {
+		struct buf rec = BUF_INIT;
+		CHECK_RC(blob_encode(key, BLOB_DATA, id, txt, sizeof txt,
+				     level, NULL, &rec), 0);
+		expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt,
+			       wrong_key);
+		expect_corrupt(BLOB_TREE, id, rec.p, rec.len, sizeof txt, key);
+		expect_corrupt(2, id, rec.p, rec.len, sizeof txt, key);
+		expect_corrupt(BLOB_DATA, other, rec.p, rec.len, sizeof txt,
+			       key);
+		expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt - 1,
+			       key);
+		expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt + 1,
+			       key);
+		expect_corrupt(BLOB_DATA, id, rec.p, rec.len, 0, key);
+		expect_corrupt(BLOB_DATA, id, rec.p, rec.len,
+			       (uint64_t)BLOB_RAW_MAX + 1, key);
+		/* every bit of a short record; a sample of a long one */
+		size_t step = rec.len > 200 ? 7 : 1;
+		for (size_t bit = 0; bit < rec.len * 8; bit += step) {
+			rec.p[bit / 8] ^= (uint8_t)(1u << bit % 8);
+			expect_corrupt(BLOB_DATA, id, rec.p, rec.len,
+				       sizeof txt, key);
+			rec.p[bit / 8] ^= (uint8_t)(1u << bit % 8);
+		}
+		/* truncated and extended */
+		for (size_t l = 0; l < rec.len; l += l < 50 ? 1 : 97)
+			expect_corrupt(BLOB_DATA, id, rec.p, l, sizeof txt,
+				       key);
+		CHECK_RC(buf_put_u8(&rec, 0), 0);
+		expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt, key);
+		buf_free(&rec);
+	}
+}
+
+/* Encrypts a hand-made plaintext (encoding byte + body) as a record. */
+static void seal_plain(uint8_t type, const uint8_t id[32], const void *plain,
+		       size_t n, struct buf *rec)
+{
+	uint8_t ad[33];
+	ad[0] = type;
+	memcpy(ad + 1, id, 32);
+	rec->len = 0;
+	CHECK_RC(buf_reserve(rec, 24 + n + 16), 0);
+	randombytes_buf(rec->p, 24);
+	unsigned long long clen;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(rec->p + 24, &clen, plain, n,
+						   ad, 33, NULL, rec->p, key);
+	rec->len = 24 + (size_t)clen;
+}
+
+static void test_bad_plaintext(void)
+{
+	uint8_t id[32], plain[4096];
+	test_fill(&rng, id, 32);
+	char txt[2000];
+	memset(txt, 'x', sizeof txt);
+	struct buf rec = BUF_INIT, out = BUF_INIT;
+
+	/* a well-formed zstd record made by hand decodes */
+	plain[0] = 1;
+	size_t fl = ZSTD_compress(plain + 1, sizeof plain - 1, txt, sizeof txt,
+				  3);
+	CHECK(!ZSTD_isError(fl));
+	seal_plain(BLOB_DATA, id, plain, 1 + fl, &rec);
+	CHECK_RC(blob_decode(key, BLOB_DATA, id, rec.p, rec.len, sizeof txt,
+			     NULL, &out), 0);
+	CHECK(out.len == sizeof txt && memcmp(out.p, txt, sizeof txt) == 0);
+	/* the same frame, wrong length expected */
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt - 1, key);
+	/* a trailing byte after the frame */
+	plain[1 + fl] = 0;
+	seal_plain(BLOB_DATA, id, plain, 2 + fl, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt, key);
+	/* two frames */
+	memcpy(plain + 1 + fl, plain + 1, fl);
+	seal_plain(BLOB_DATA, id, plain, 1 + 2 * fl, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt, key);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, 2 * sizeof txt, key);
+	/* truncated frame */
+	seal_plain(BLOB_DATA, id, plain, fl, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt, key);
+	/* unknown encodings */
+	plain[0] = 2;
+	seal_plain(BLOB_DATA, id, plain, 1 + fl, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt, key);
+	plain[0] = 0xff;
+	seal_plain(BLOB_DATA, id, plain, 1, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, 0, key);
+	/* an empty plaintext (no encoding byte) */
+	seal_plain(BLOB_DATA, id, plain, 0, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, 0, key);
+	/* encoding 1 with a non-zstd body */
+	plain[0] = 1;
+	memset(plain + 1, 0, 16);
+	seal_plain(BLOB_DATA, id, plain, 17, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, 0, key);
+
+	/* a frame without a content size */
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag,
+						   0)));
+	fl = ZSTD_compress2(c, plain + 1, sizeof plain - 1, txt, sizeof txt);
+	CHECK(!ZSTD_isError(fl));
+	ZSTD_freeCCtx(c);
+	CHECK(ZSTD_getFrameContentSize(plain + 1, fl) ==
+	      ZSTD_CONTENTSIZE_UNKNOWN);
+	plain[0] = 1;
+	seal_plain(BLOB_DATA, id, plain, 1 + fl, &rec);
+	expect_corrupt(BLOB_DATA, id, rec.p, rec.len, sizeof txt, key);
+
+	/* raw body of the wrong length */
+	plain[0] = 0;
+	memcpy(plain + 1, txt, 100);
+	seal_plain(BLOB_TREE, id, plain, 101, &rec);
+	CHECK_RC(blob_decode(key, BLOB_TREE, id, rec.p, rec.len, 100, NULL,
+			     &out), 0);
+	expect_corrupt(BLOB_TREE, id, rec.p, rec.len, 99, key);
+	expect_corrupt(BLOB_TREE, id, rec.p, rec.len, 101, key);
+
+	buf_free(&rec);
+	buf_free(&out);
+}
+
+int main(void)
+{
+	if (crypto_setup() < 0)
+		return 1;
+	rng = test_seed("test_blob");
+	test_fill(&rng, key, sizeof key);
+	test_round_trips();
+	test_args();
+	test_tamper();
+	test_bad_plaintext();
+	return test_done("test_blob");
+}
