@@ -4,7 +4,8 @@
 usage: report.py META RAW
 
 RAW is tab-separated, one row per timed step and run:
-  run tool step ok wall_s user_s sys_s maxrss_kib input_bytes repo_bytes added_bytes note
+  run tool step ok wall_s user_s sys_s maxrss_kib input_bytes repo_bytes added_bytes note sync_s
+wall_s already includes sync_s (the sync after a backup step, see SYNC_WALL).
 Every figure in the report is the median over the runs that succeeded.
 """
 import statistics
@@ -51,12 +52,12 @@ def ratio(a, b):
     return a / b
 
 
-def fratio(r):
+def fratio(r, nd=2):
     if r is None:
         return "–"
     if r == float("inf"):
         return "∞"
-    return f"{r:.2f}×"
+    return f"{r:.{nd}f}×"
 
 
 def main():
@@ -69,7 +70,7 @@ def main():
     with open(sys.argv[2]) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
-            p += [""] * (12 - len(p))
+            p += [""] * (13 - len(p))
             rows.append(p)
     tools = meta.get("tools", "cairn restic").split()
 
@@ -111,6 +112,7 @@ def main():
     w("|---|---|")
     for k, label in [("host", "host"), ("cpu", "CPU"), ("nproc", "nproc"), ("cores", "cores per tool"),
                      ("memory", "memory"), ("filesystem", "filesystem"), ("caches", "caches"),
+                     ("sync_wall", "sync"),
                      ("runs", "runs per step (medians)"), ("mode", "data")]:
         w(f"| {label} | {meta.get(k, '?')} |")
     for t in tools:
@@ -119,7 +121,7 @@ def main():
       f"dump 1 `zstd -3` ratio {meta.get('zstd', '?')} |")
     w(f"| file tree | {int(meta['tree']):,} bytes in {meta.get('tree_files', '?')} files |")
     w("")
-    w("MB/s = input bytes / 10^6 / wall seconds; CPU = user + sys seconds; RSS = peak resident set "
+    w("MB/s = input bytes / 10^6 / wall seconds (backup steps: the sync after the step included, see 'sync'); CPU = user + sys seconds; RSS = peak resident set "
       "(`/usr/bin/time %M`); sizes are `du -sb` of the repository (stored = after the step, "
       "added = growth during the step).")
     w("")
@@ -177,7 +179,7 @@ def main():
                 worst, wk = max(rs)
                 cf = fig(stats[("cairn", wk)], "rss") + f" ({wk})"
                 rf = fig(stats[("restic", wk)], "rss")
-                val = f"{fratio(worst)} (worst step)"
+                val = f"{fratio(worst, 3)} (worst step)"
                 met = worst <= goal and not missing
                 if missing:
                     val += f"; no figure for {', '.join(missing)}"
@@ -190,7 +192,7 @@ def main():
             cf, rf = fig(c, metric), fig(r, metric)
             if c and r and c["ok"] and r["ok"]:
                 rv = ratio(c[metric], r[metric])
-                val = fratio(rv)
+                val = fratio(rv, 3)
                 met = rv >= goal if op == ">=" else rv <= goal
             else:
                 val, met = "n/a", None

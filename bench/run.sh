@@ -10,6 +10,7 @@
 #   TOOLS="cairn restic borg"   tools to run (order of the first run; rotated)
 #   CORES=N         CPUs given to every tool, pinned with taskset (default nproc)
 #   DROP_CACHES=0   only sync between steps instead of dropping the page cache
+#   SYNC_WALL=0     don't add the sync after a backup step to its wall time
 #   KEEP_REPOS=1    keep the repositories of the last run
 #   RESULTS=FILE    where to write the markdown (bench/results/<date>.md)
 #   plus the data knobs of bench/gendata.sh (DUMP_MB, TREE_MB, FORCE_GEN, PGPORT)
@@ -135,11 +136,18 @@ run_timed() {
   log "run $run: $t $step"
   /usr/bin/time -f '%e %U %S %M' -o "$tf" \
     taskset -c "$CPUSET" env "${envs[@]}" "${CMD[@]}" <"$in" >"$out" 2>"$lf" || rc=$?
-  sync
+  # The flush of what the step wrote is part of a backup: time the sync that
+  # follows a backup step and add it to the wall time (SYNC_WALL=0: don't).
+  local t0 t1 sync_s=0
+  t0=$(date +%s.%N); sync; t1=$(date +%s.%N)
+  if [[ ${SYNC_WALL:-1} == 1 && ( $a == stdin || $a == tree ) ]]; then
+    sync_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  fi
   local after wall user sys rss
   after=$(dir_bytes "$r")
   wall="" user="" sys="" rss=""
   read -r wall user sys rss < <(tail -n 1 "$tf" 2>/dev/null) || true
+  [[ -n $wall ]] && wall=$(awk -v w="$wall" -v s="$sync_s" 'BEGIN { printf "%.2f", w + s }')
   local note=""
   (( rc == 0 )) || note="exit $rc"
   if (( rc == 0 )) && [[ $step == restore ]]; then
@@ -148,9 +156,9 @@ run_timed() {
     if [[ $got != "$SHA2" ]]; then rc=1; note="sha256 mismatch"; fi
     rm -f "$out"
   fi
-  printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+  printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$run" "$t" "$step" "$(( rc == 0 ))" "$wall" "$user" "$sys" "$rss" \
-    "$bytes" "$after" "$(( after - before ))" "$note" >>"$RAW"
+    "$bytes" "$after" "$(( after - before ))" "$note" "$sync_s" >>"$RAW"
   if (( rc != 0 )); then
     warn "$t $step (run $run) failed: $note; see $lf"
     tail -n 5 "$lf" >&2 || true
@@ -219,6 +227,7 @@ version_of() {
   echo "cores	$CORES (taskset -c $CPUSET for every tool; GOMAXPROCS=${GOMAXPROCS:-unset, Go uses the CPUs of the affinity mask})"
   echo "memory	$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "caches	$CACHE_MODE before every timed step"
+  echo "sync_wall	$([[ ${SYNC_WALL:-1} == 1 ]] && echo "backup steps: wall time includes the sync that follows them" || echo "wall time is the tool's alone")"
   echo "runs	$RUNS"
   echo "mode	$([[ $QUICK == 1 ]] && echo 'QUICK (small data)' || echo full)"
   echo "filesystem	$(df -T "$BENCH_DIR" | awk 'NR == 2 { print $2 " on " $1 }')"

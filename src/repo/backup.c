@@ -684,7 +684,8 @@ static int bk_dir(struct bk *bk, const char *path, const struct tree *parent,
 	}
 	closedir(d);
 	d = NULL;
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n)
+		qsort(names, n, sizeof *names, name_cmp);
 	linkbuf = malloc(TREE_TARGET_MAX + 1);
 	size_t pl = strlen(path);
 	full = malloc(pl + 2 + 4096);
@@ -844,7 +845,8 @@ static int bk_vdir(struct bk *bk, struct vdir *v, const struct tree *parent,
 	int rc = 0;
 	if (!linkbuf)
 		return CAIRN_E_NOMEM;
-	qsort(v->kids, v->nkids, sizeof *v->kids, vdir_cmp);
+	if (v->nkids)
+		qsort(v->kids, v->nkids, sizeof *v->kids, vdir_cmp);
 	for (size_t i = 0; i < v->nkids; i++) {
 		struct vdir *k = &v->kids[i];
 		const struct tree_node *old = tree_find(parent, k->name);

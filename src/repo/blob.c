@@ -91,9 +91,9 @@ int blob_encode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 	randombytes_buf(rec, NONCE_LEN);
 	unsigned long long clen = 0;
 	/* in place: the ciphertext overwrites the plaintext it came from */
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(plain, &clen, plain,
-						       1 + body, ad, sizeof ad,
-						       NULL, rec, pack_key) != 0) {
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
+		    plain, &clen, plain, 1 + body, ad, sizeof ad, NULL, rec,
+		    pack_key) != 0) {
 		rc = CAIRN_E_CRYPTO;
 		goto out;
 	}

@@ -108,8 +108,20 @@ void mkeys_encode(const struct master_keys *k,
 int mkeys_decode(const uint8_t block[MASTER_BLOCK_LEN],
 		 struct master_keys **ret);
 
-/* H(x): unkeyed BLAKE2b-256, names of objects. */
+/* H(x): SHA-256, the names of objects. */
 void crypto_object_hash(const void *p, size_t n, uint8_t out[32]);
+
+/* H over bytes that arrive in pieces (packs). */
+struct objhash {
+	struct evp_md_ctx_st *ctx;
+};
+int crypto_objhash_init(struct objhash *h);
+void crypto_objhash_update(struct objhash *h, const void *p, size_t n);
+void crypto_objhash_final(struct objhash *h, uint8_t out[32]);
+void crypto_objhash_free(struct objhash *h);
+
+/* MAC-H(key, x): HMAC-SHA-256 with a 32-byte key. */
+void crypto_mac(const uint8_t key[32], const void *p, size_t n, uint8_t out[32]);
 
 /* Chunk ID: MAC-H(chunk_id_key, plaintext). */
 void crypto_chunk_id(const struct master_keys *k, const void *p, size_t n,

@@ -6,8 +6,9 @@
  * of 8-byte slots: entry number + 1 in the low half (0 = empty), a 32-bit
  * tag of the id in the high half, so that a probe rarely touches an entry
  * that does not match.  Blob ids are keyed hashes, uniformly distributed,
- * so the first 8 bytes serve as the hash.  About 62-66 bytes per blob in
- * all at a million blobs.
+ * so the first 8 bytes serve as the hash.  Memory: 48 bytes per entry
+ * plus 8 per slot, with growth slack 60-100 bytes per blob (about 65 at a
+ * million).
  *
  * Pack numbers and the pack type share one u32 (type in the top bit), so
  * at most 2^31 - 1 packs; offsets and lengths are u32 (packs stay below
@@ -261,7 +262,8 @@ static int ix_grow_slots(struct index *x)
 
 static int ix_grow_entries(struct index *x)
 {
-	size_t cap = x->cap ? x->cap * 2 : 1024;
+	/* 1.5x: less slack than doubling in the biggest array */
+	size_t cap = x->cap ? x->cap + x->cap / 2 : 1024;
 	if (cap > (size_t)UINT32_MAX - 1)
 		cap = (size_t)UINT32_MAX - 1;
 	if (cap <= x->cap || cap > SIZE_MAX / sizeof(struct ix_entry))

@@ -1,7 +1,7 @@
 /* pack.c: pack files (docs/format.md section 7).
  *
  * Writer: records go to the sink as they are added, and every emitted byte
- * also feeds a running BLAKE2b-256 state, so that the pack's name is known
+ * also feeds a running H (crypto_objhash), so that the pack's name is known
  * the moment its last byte is out and no pack is ever held whole in memory.
  * The pack key is drawn and sealed to data_pk when the writer is made (so a
  * bad public key fails early); the sealed copy is emitted at finish.
@@ -30,7 +30,8 @@ static const char pack_magic[8] = {'C', 'A', 'I', 'R', 'N', 'P', 'K', '1'};
 /* Smallest encoding of one header entry: type, id, two 1-byte varints. */
 #define ENTRY_MIN (1 + 32 + 1 + 1)
 /* Largest header plaintext: version, n, and n entries with 10-byte varints. */
-#define HEADER_PLAIN_MAX (1 + 10 + (uint64_t)PACK_MAX_BLOBS * (1 + 32 + 10 + 10))
+#define HEADER_PLAIN_MAX                                                       \
+	(1 + 10 + (uint64_t)PACK_MAX_BLOBS * (1 + 32 + 10 + 10))
 #define HEADER_CT_MIN (NONCE_LEN + TAG_LEN + 1 + 1 + ENTRY_MIN)
 #define HEADER_CT_MAX (NONCE_LEN + TAG_LEN + HEADER_PLAIN_MAX)
 
@@ -50,7 +51,8 @@ static int record_fits(uint8_t type, uint64_t len, uint64_t raw_length)
 /* ---- writer ------------------------------------------------------------ */
 
 struct pack_writer {
-	crypto_generichash_state hs;   /* first: wants 64-byte alignment */
+	struct objhash hs;             /* H of every byte emitted */
+	int hs_live;
 	uint8_t *key;                  /* sodium_malloc'd pack key */
 	uint8_t sealed[PACK_SEALED_KEY_LEN];
 	uint8_t type;
@@ -71,11 +73,9 @@ int pack_writer_new(const uint8_t data_pk[32], uint8_t type, pack_sink_fn sink,
 	if ((type != BLOB_DATA && type != BLOB_TREE) || !sink)
 		return CAIRN_E_INVAL;
 	TRY(crypto_setup());
-	/* sizeof is a multiple of the state's 64-byte alignment */
-	w = aligned_alloc(_Alignof(struct pack_writer), sizeof *w);
+	w = calloc(1, sizeof *w);
 	if (!w)
 		return CAIRN_E_NOMEM;
-	memset(w, 0, sizeof *w);
 	w->key = sodium_malloc(32);
 	if (!w->key) {
 		rc = CAIRN_E_NOMEM;
@@ -86,10 +86,8 @@ int pack_writer_new(const uint8_t data_pk[32], uint8_t type, pack_sink_fn sink,
 		rc = CAIRN_E_INVAL;  /* a public key of small order */
 		goto out;
 	}
-	if (crypto_generichash_init(&w->hs, NULL, 0, 32) != 0) {
-		rc = CAIRN_E_CRYPTO;
-		goto out;
-	}
+	TRY(crypto_objhash_init(&w->hs));
+	w->hs_live = 1;
 	w->type = type;
 	w->sink = sink;
 	w->sink_ud = sink_ud;
@@ -106,6 +104,8 @@ void pack_writer_free(struct pack_writer *w)
 	if (!w)
 		return;
 	sodium_free(w->key);
+	if (w->hs_live)
+		crypto_objhash_free(&w->hs);
 	free(w->e);
 	sodium_memzero(w, sizeof *w);
 	free(w);
@@ -131,7 +131,7 @@ static int pw_emit(struct pack_writer *w, const void *p, size_t n)
 		w->state = rc;
 		return rc;
 	}
-	crypto_generichash_update(&w->hs, p, n);
+	crypto_objhash_update(&w->hs, p, n);
 	w->size += n;
 	return 0;
 }
@@ -212,7 +212,7 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32])
 	TRY(pw_emit(w, ct.p, ct.len));
 	TRY(pw_emit(w, w->sealed, sizeof w->sealed));
 	TRY(pw_emit(w, trailer, sizeof trailer));
-	crypto_generichash_final(&w->hs, ret_id, 32);
+	crypto_objhash_final(&w->hs, ret_id);
 	w->state = 1;
 	rc = 0;
 out:
@@ -261,7 +261,8 @@ int pack_header_decode_plain(const void *p, size_t len, uint8_t pack_type,
 
 	rd_init(&r, p, len);
 	uint8_t version = rd_u8(&r);
-	if (r.err) {
+	/* entries must equal the pack type, which must be one of the two */
+	if (r.err || pack_type > BLOB_TREE) {
 		rc = CAIRN_E_CORRUPT;
 		goto out;
 	}
@@ -270,7 +271,8 @@ int pack_header_decode_plain(const void *p, size_t len, uint8_t pack_type,
 		goto out;
 	}
 	uint64_t n = rd_varint(&r);
-	if (r.err || n < 1 || n > PACK_MAX_BLOBS || n > rd_left(&r) / ENTRY_MIN) {
+	if (r.err || n < 1 || n > PACK_MAX_BLOBS ||
+	    n > rd_left(&r) / ENTRY_MIN) {
 		rc = CAIRN_E_CORRUPT;
 		goto out;
 	}

@@ -168,7 +168,7 @@ int tree_node_check(const struct tree_node *n, const char **why)
 		w = "content missing";
 	else if ((n->has_subtree != 0) != (n->type == NODE_DIR))
 		w = n->type == NODE_DIR ? "directory without subtree"
-					: "subtree on a node that is not a directory";
+					: "subtree on a non-directory";
 	else if (n->size && n->type != NODE_FILE)
 		w = "size on a node that is not a file";
 	else if (n->rdev && n->type != NODE_CHARDEV &&

@@ -28,7 +28,7 @@ enum node_type {
 #define TREE_OWNER_MAX 256
 
 struct tree_node {
-	char *name;            /* NUL-terminated copy; may contain NUL if hostile */
+	char *name;            /* NUL-terminated copy; hostile: may hold NUL */
 	size_t name_len;
 	uint8_t type;
 	uint32_t mode;

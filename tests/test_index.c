@@ -1,0 +1,413 @@
+/* test_index.c: index files (format.md 8) and the in-memory index.
+ *
+ * Golden vector index_v1.bin is the plaintext of golden_file() below: it
+ * supersedes one index file (id 0xaa repeated) and names two packs, a data
+ * pack (id bytes 0x10..0x2f) of two blobs and a tree pack (id 0x30..0x4f)
+ * of one; blob ids are bytes 0x50.., 0x70.., 0x90.. counting up.
+ * Regenerate with CAIRN_REGEN_VECTORS=1.
+ */
+#include "blob.h"
+#include "cairn_err.h"
+#include "index.h"
+#include "pack.h"
+#include "testutil.h"
+
+#include <string.h>
+#include <time.h>
+
+static uint64_t rng;
+
+static void fill_seq(uint8_t id[32], uint8_t start)
+{
+	for (int i = 0; i < 32; i++)
+		id[i] = (uint8_t)(start + i);
+}
+
+/* The golden file's structure; arrays are static. */
+static void golden_file(struct index_file *f)
+{
+	static uint8_t sup[1][32];
+	static struct index_blob b0[2], b1[1];
+	static struct index_pack p[2];
+
+	memset(sup, 0xaa, sizeof sup);
+	memset(b0, 0, sizeof b0);
+	memset(b1, 0, sizeof b1);
+	memset(p, 0, sizeof p);
+	fill_seq(p[0].id, 0x10);
+	p[0].type = BLOB_DATA;
+	p[0].n = 2;
+	p[0].blobs = b0;
+	fill_seq(b0[0].id, 0x50);
+	b0[0].offset = 0;
+	b0[0].length = 1041;
+	b0[0].raw_length = 1000000;
+	fill_seq(b0[1].id, 0x70);
+	b0[1].offset = 1041;
+	b0[1].length = 41;
+	b0[1].raw_length = 0;
+	fill_seq(p[1].id, 0x30);
+	p[1].type = BLOB_TREE;
+	p[1].n = 1;
+	p[1].blobs = b1;
+	fill_seq(b1[0].id, 0x90);
+	b1[0].offset = 0;
+	b1[0].length = 200;
+	b1[0].raw_length = 159;
+	f->nsupersedes = 1;
+	f->supersedes = sup;
+	f->npacks = 2;
+	f->packs = p;
+}
+
+static int file_equal(const struct index_file *a, const struct index_file *b)
+{
+	if (a->nsupersedes != b->nsupersedes || a->npacks != b->npacks)
+		return 0;
+	if (a->nsupersedes &&
+	    memcmp(a->supersedes, b->supersedes, 32 * a->nsupersedes) != 0)
+		return 0;
+	for (size_t i = 0; i < a->npacks; i++) {
+		const struct index_pack *x = &a->packs[i], *y = &b->packs[i];
+		if (memcmp(x->id, y->id, 32) || x->type != y->type ||
+		    x->n != y->n)
+			return 0;
+		for (size_t j = 0; j < x->n; j++) {
+			const struct index_blob *u = &x->blobs[j];
+			const struct index_blob *v = &y->blobs[j];
+			if (memcmp(u->id, v->id, 32) || u->offset != v->offset ||
+			    u->length != v->length ||
+			    u->raw_length != v->raw_length)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static void test_golden(void)
+{
+	struct index_file g, d;
+	struct buf enc = BUF_INIT;
+	size_t flen = 0;
+
+	golden_file(&g);
+	CHECK_RC(index_file_encode(&g, &enc), 0);
+	const char *regen = getenv("CAIRN_REGEN_VECTORS");
+	if (regen && strcmp(regen, "1") == 0) {
+		FILE *f = fopen(test_vector_path("index_v1.bin"), "wb");
+		CHECK(f && fwrite(enc.p, 1, enc.len, f) == enc.len);
+		if (f)
+			fclose(f);
+	}
+	uint8_t *file = test_read_file(test_vector_path("index_v1.bin"), &flen);
+	CHECK(file != NULL);
+	if (file) {
+		CHECK(flen == enc.len && memcmp(file, enc.p, flen) == 0);
+		CHECK_RC(index_file_decode(file, flen, &d), 0);
+		CHECK(file_equal(&g, &d));
+		index_file_free(&d);
+	}
+	free(file);
+	buf_free(&enc);
+}
+
+static void test_codec(void)
+{
+	struct index_file g, d = {0};
+	struct buf enc = BUF_INIT, bad = BUF_INIT;
+
+	golden_file(&g);
+	CHECK_RC(index_file_encode(&g, &enc), 0);
+	/* every truncation fails cleanly; so does a trailing byte */
+	for (size_t l = 0; l < enc.len; l++)
+		CHECK(index_file_decode(enc.p, l, &d) < 0);
+	CHECK_RC(buf_put(&bad, enc.p, enc.len), 0);
+	CHECK_RC(buf_put_u8(&bad, 0), 0);
+	CHECK_RC(index_file_decode(bad.p, bad.len, &d), CAIRN_E_CORRUPT);
+	bad.p[0] = 2;
+	bad.len--;
+	CHECK_RC(index_file_decode(bad.p, bad.len, &d), CAIRN_E_UNSUPPORTED);
+
+	/* an empty file (no packs) is valid */
+	struct index_file empty = {0};
+	bad.len = 0;
+	CHECK_RC(index_file_encode(&empty, &bad), 0);
+	CHECK(bad.len == 3);
+	CHECK_RC(index_file_decode(bad.p, bad.len, &d), 0);
+	CHECK(d.npacks == 0 && d.nsupersedes == 0);
+	index_file_free(&d);
+
+	/* hostile counts fail without allocating what they claim */
+	const uint64_t counts[] = {UINT64_MAX, 1u << 30, 1000};
+	for (size_t i = 0; i < 3; i++) {
+		bad.len = 0;
+		buf_put_u8(&bad, 1);
+		buf_put_varint(&bad, counts[i]);   /* supersedes */
+		CHECK_RC(index_file_decode(bad.p, bad.len, &d), CAIRN_E_CORRUPT);
+		bad.len = 0;
+		buf_put_u8(&bad, 1);
+		buf_put_varint(&bad, 0);
+		buf_put_varint(&bad, counts[i]);   /* packs */
+		CHECK_RC(index_file_decode(bad.p, bad.len, &d), CAIRN_E_CORRUPT);
+		bad.len = 0;
+		buf_put_u8(&bad, 1);
+		buf_put_varint(&bad, 0);
+		buf_put_varint(&bad, 1);
+		uint8_t id[32] = {0};
+		buf_put(&bad, id, 32);
+		buf_put_u8(&bad, 0);
+		buf_put_varint(&bad, counts[i]);   /* blobs */
+		CHECK_RC(index_file_decode(bad.p, bad.len, &d), CAIRN_E_CORRUPT);
+	}
+
+	/* field rules, one at a time on a one-blob file */
+	struct index_blob b = {.length = 100, .raw_length = 100};
+	struct index_pack p = {.type = 0, .n = 1, .blobs = &b};
+	struct index_file f = {.npacks = 1, .packs = &p};
+	struct {
+		uint8_t type;
+		uint64_t offset, length, raw_length;
+		int want;
+	} cases[] = {
+		{0, 0, 100, 100, 0},
+		{1, 5, 100, 100, 0},
+		{0, 0, 40, 0, CAIRN_E_CORRUPT},
+		{0, 0, BLOB_RAW_MAX + 42ull, 1, CAIRN_E_CORRUPT},
+		{0, 0, 100, BLOB_RAW_MAX + 1ull, CAIRN_E_CORRUPT},
+		{1, 0, 100, BLOB_RAW_MAX + 1ull, 0},
+		{1, 0, 100, TREE_RAW_MAX + 1ull, CAIRN_E_CORRUPT},
+		{0, UINT64_MAX - 100, 100, 100, 0},
+		{0, UINT64_MAX - 99, 100, 100, CAIRN_E_CORRUPT},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		p.type = cases[i].type;
+		b.offset = cases[i].offset;
+		b.length = cases[i].length;
+		b.raw_length = cases[i].raw_length;
+		bad.len = 0;
+		CHECK_RC(index_file_encode(&f, &bad), 0);
+		int rc = index_file_decode(bad.p, bad.len, &d);
+		CHECK(rc == cases[i].want);
+		if (rc == 0) {
+			CHECK(file_equal(&f, &d));
+			index_file_free(&d);
+		}
+	}
+	/* a pack type byte of 2 */
+	p.type = 0;
+	b.offset = 0;
+	b.length = b.raw_length = 100;
+	bad.len = 0;
+	CHECK_RC(index_file_encode(&f, &bad), 0);
+	bad.p[3 + 32] = 2;
+	CHECK_RC(index_file_decode(bad.p, bad.len, &d), CAIRN_E_CORRUPT);
+	/* the encoder's own refusals leave out unchanged */
+	bad.len = 0;
+	p.type = 2;
+	CHECK_RC(index_file_encode(&f, &bad), CAIRN_E_INVAL);
+	p.type = 0;
+	p.n = 0;
+	CHECK_RC(index_file_encode(&f, &bad), CAIRN_E_INVAL);
+	CHECK(bad.len == 0);
+	index_file_free(&d);   /* zeroed: a no-op */
+	buf_free(&enc);
+	buf_free(&bad);
+}
+
+static void test_small(void)
+{
+	struct index *x = NULL;
+	struct blob_loc loc, got;
+	uint8_t pa[32], pb[32], id[32];
+	uint32_t na = 99, nb = 99, n2 = 99;
+
+	CHECK_RC(index_new(&x), 0);
+	fill_seq(id, 1);
+	CHECK_RC(index_lookup(x, id, &got), CAIRN_E_NOTFOUND);
+	CHECK(!index_has(x, id));
+	CHECK(index_pack_count(x) == 0 && index_blob_count(x) == 0);
+	CHECK(index_pack_id(x, 0) == NULL && index_pack_type(x, 0) == 0xff);
+
+	fill_seq(pa, 100);
+	fill_seq(pb, 200);
+	CHECK_RC(index_pack_add(x, pa, BLOB_DATA, &na), 0);
+	CHECK_RC(index_pack_add(x, pb, BLOB_TREE, &nb), 0);
+	CHECK_RC(index_pack_add(x, pa, BLOB_DATA, &n2), 0);
+	CHECK(na == 0 && nb == 1 && n2 == 0);
+	CHECK_RC(index_pack_add(x, pa, BLOB_TREE, &n2), CAIRN_E_CORRUPT);
+	CHECK_RC(index_pack_add(x, pa, 2, &n2), CAIRN_E_INVAL);
+	CHECK(index_pack_count(x) == 2);
+	CHECK(memcmp(index_pack_id(x, nb), pb, 32) == 0);
+	CHECK(index_pack_type(x, nb) == BLOB_TREE);
+
+	loc = (struct blob_loc){nb, BLOB_TREE, 10, 50, 9};
+	CHECK_RC(index_blob_add(x, id, &loc), 0);
+	/* a duplicate keeps the first location */
+	struct blob_loc loc2 = {na, BLOB_DATA, 1, 2, 3};
+	CHECK_RC(index_blob_add(x, id, &loc2), 0);
+	CHECK(index_blob_count(x) == 1);
+	CHECK_RC(index_lookup(x, id, &got), 0);
+	CHECK(memcmp(&got, &loc, sizeof got) == 0 ||
+	      (got.pack == nb && got.type == BLOB_TREE && got.offset == 10 &&
+	       got.length == 50 && got.raw_length == 9));
+	CHECK(index_has(x, id));
+
+	/* range checks */
+	uint8_t id2[32];
+	fill_seq(id2, 2);
+	struct blob_loc r;
+	r = (struct blob_loc){0, 2, 0, 41, 0};
+	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_INVAL);
+	r = (struct blob_loc){0, 0, (uint64_t)UINT32_MAX + 1, 41, 0};
+	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
+	r = (struct blob_loc){0, 0, UINT32_MAX - 40, 41, 0};
+	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
+	r = (struct blob_loc){0, 0, 0, 41, (uint64_t)UINT32_MAX + 1};
+	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
+	r = (struct blob_loc){0x80000000u, 0, 0, 41, 0};
+	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
+	r = (struct blob_loc){0, 0, UINT32_MAX - 41, 41, UINT32_MAX};
+	CHECK_RC(index_blob_add(x, id2, &r), 0);
+	CHECK_RC(index_lookup(x, id2, &got), 0);
+	CHECK(got.offset == UINT32_MAX - 41 && got.raw_length == UINT32_MAX);
+	CHECK(index_blob_count(x) == 2);
+
+	/* merging a file */
+	struct index_file g;
+	golden_file(&g);
+	CHECK_RC(index_merge_file(x, &g), 0);
+	CHECK(index_pack_count(x) == 4 && index_blob_count(x) == 5);
+	for (size_t i = 0; i < g.npacks; i++)
+		for (size_t j = 0; j < g.packs[i].n; j++) {
+			const struct index_blob *b = &g.packs[i].blobs[j];
+			CHECK_RC(index_lookup(x, b->id, &got), 0);
+			CHECK(memcmp(index_pack_id(x, got.pack), g.packs[i].id,
+				     32) == 0);
+			CHECK(got.type == g.packs[i].type);
+			CHECK(got.offset == b->offset &&
+			      got.length == b->length &&
+			      got.raw_length == b->raw_length);
+		}
+	/* merging again changes nothing */
+	CHECK_RC(index_merge_file(x, &g), 0);
+	CHECK(index_pack_count(x) == 4 && index_blob_count(x) == 5);
+	/* an out-of-range file adds nothing */
+	uint64_t keep = g.packs[1].blobs[0].offset;
+	uint8_t newpack[32];
+	fill_seq(newpack, 33);
+	uint8_t keep_id[32];
+	memcpy(keep_id, g.packs[0].id, 32);
+	memcpy(g.packs[0].id, newpack, 32);
+	g.packs[1].blobs[0].offset = (uint64_t)UINT32_MAX + 1;
+	CHECK_RC(index_merge_file(x, &g), CAIRN_E_RANGE);
+	CHECK(index_pack_count(x) == 4 && index_blob_count(x) == 5);
+	g.packs[1].blobs[0].offset = keep;
+	memcpy(g.packs[0].id, keep_id, 32);
+	index_free(x);
+	index_free(NULL);
+}
+
+struct walk {
+	size_t n;
+	size_t stop_at;
+};
+
+static int count_fn(void *ud, const uint8_t id[32], const struct blob_loc *l)
+{
+	struct walk *w = ud;
+	if (++w->n == w->stop_at)
+		return -42;
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_million(void)
+{
+	const size_t N = 1000000, P = 300;
+	uint8_t (*ids)[32] = malloc(N * 32);
+	uint32_t *packs = malloc(P * sizeof *packs);
+	struct index *x = NULL;
+	CHECK(ids && packs);
+	if (!ids || !packs)
+		goto out;
+	test_fill(&rng, ids, N * 32);
+	CHECK_RC(index_new(&x), 0);
+	for (size_t i = 0; i < P; i++) {
+		uint8_t pid[32];
+		test_fill(&rng, pid, 32);
+		CHECK_RC(index_pack_add(x, pid, (uint8_t)(i & 1), &packs[i]), 0);
+	}
+	double t0 = now();
+	for (size_t i = 0; i < N; i++) {
+		size_t p = i % P;
+		struct blob_loc loc = {packs[p], (uint8_t)(p & 1),
+				       (uint32_t)(i * 7919 % 0x80000000u),
+				       41 + (uint32_t)(i % 65536),
+				       (uint32_t)i};
+		if (index_blob_add(x, ids[i], &loc) != 0) {
+			CHECK(!"index_blob_add failed");
+			break;
+		}
+	}
+	double t1 = now();
+	CHECK(index_blob_count(x) == N);
+	size_t bad = 0;
+	for (size_t i = 0; i < N; i++) {
+		struct blob_loc got;
+		size_t p = i % P;
+		if (index_lookup(x, ids[i], &got) != 0 || got.pack != packs[p] ||
+		    got.type != (p & 1) || got.offset != i * 7919 % 0x80000000u ||
+		    got.length != 41 + i % 65536 || got.raw_length != i)
+			bad++;
+	}
+	CHECK(bad == 0);
+	/* absent ids: fresh random ones, and ones differing in the last byte
+	 * (same slot and tag as a present id) */
+	size_t found = 0;
+	for (size_t i = 0; i < N / 10; i++) {
+		uint8_t id[32];
+		test_fill(&rng, id, 32);
+		found += (size_t)index_has(x, id);
+		memcpy(id, ids[i], 32);
+		id[31] ^= 0x01;
+		found += (size_t)index_has(x, id);
+	}
+	CHECK(found == 0);
+	double t2 = now();
+	/* duplicates keep the first */
+	struct blob_loc other = {packs[0], 0, 1, 41, 0};
+	for (size_t i = 0; i < 1000; i++)
+		CHECK_RC(index_blob_add(x, ids[i * 997], &other), 0);
+	CHECK(index_blob_count(x) == N);
+	struct blob_loc got;
+	CHECK_RC(index_lookup(x, ids[997], &got), 0);
+	CHECK(got.raw_length == 997);
+	struct walk w = {0, 0};
+	CHECK_RC(index_foreach(x, count_fn, &w), 0);
+	CHECK(w.n == N);
+	w = (struct walk){0, 12345};
+	CHECK_RC(index_foreach(x, count_fn, &w), -42);
+	CHECK(w.n == 12345);
+	fprintf(stderr, "test_index: %zu inserts %.2f s, %zu + %zu lookups "
+		"%.2f s\n", N, t1 - t0, N, N / 5, t2 - t1);
+out:
+	index_free(x);
+	free(ids);
+	free(packs);
+}
+
+int main(void)
+{
+	rng = test_seed("test_index");
+	test_golden();
+	test_codec();
+	test_small();
+	test_million();
+	return test_done("test_index");
+}
