@@ -116,6 +116,7 @@ static int run(struct cli *c, int argc, char **argv)
 	}
 	o.on_event = render_event;
 	o.event_ud = &rd;
+	o.interrupt = &cli_interrupted;
 	render_init(&rd, c, 0);
 	rc = repo_check(r, &o, &res);
 	render_done(&rd);

@@ -7,7 +7,6 @@
 #include <zstd.h>
 
 /* The repository format this build writes (docs/format.md). */
-#define CAIRN_FORMAT_VERSION 1
 
 static int run(struct cli *c, int argc, char **argv)
 {

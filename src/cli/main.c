@@ -108,8 +108,13 @@ int cli_bad_option(const struct cli_command *cmd, int ch, char **argv)
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "?";
 
+	const char *eq = strchr(arg, '=');
+
 	if (ch == ':')
 		return cli_usage(cmd, "option %s needs an argument", arg);
+	if (optopt != 0 && strncmp(arg, "--", 2) == 0 && eq)
+		return cli_usage(cmd, "option %.*s takes no argument",
+				 (int)(eq - arg), arg);
 	if (optopt > 0 && optopt < 128 && optopt != '?' &&
 	    strncmp(arg, "--", 2) != 0)
 		return cli_usage(cmd, "unknown option -%c", optopt);
@@ -158,7 +163,8 @@ void cli_usage_main(FILE *f)
 	      "  CAIRN_PASSWORD_FILE  file holding the password\n"
 	      "  CAIRN_PASSWORD       the password itself\n"
 	      "  CAIRN_NEW_PASSWORD   the new password for key add / key passwd\n"
-	      "  CAIRN_CACHE_DIR      directory for the local cache\n"
+	      "  CAIRN_CACHE_DIR      directory for a local cache (reserved; no "
+	      "cache is kept yet)\n"
 	      "\n"
 	      "The password is taken from --password-file, else "
 	      "CAIRN_PASSWORD_FILE, else\n"
@@ -334,6 +340,9 @@ static int secret_prompt(const struct cli *c, const char *prompt, char *buf,
 		if (n < 0 && errno == EINTR && !cli_interrupted)
 			continue;
 		if (n < 0 && errno == EINTR) {
+			if (write(fd, "\n", 1) < 0) {
+				/* the error below says enough */
+			}
 			ex = cli_fail(c, CAIRN_E_INTERRUPTED,
 				      "reading the password");
 			goto out;
@@ -644,13 +653,14 @@ int main(int argc, char **argv)
 		cli_usage_main(stdout);
 		goto out;
 	}
-	if (strcmp(rest[0], "--version") == 0)
+	if (strcmp(rest[0], "--version") == 0) {
 		cmd = &cmd_version;
-	else if (rest[0][0] == '-') {
+	} else if (rest[0][0] == '-') {
 		ex = cli_usage(NULL, "unknown option %s", rest[0]);
 		goto out;
-	} else
+	} else {
 		cmd = cli_command_find(rest[0]);
+	}
 	if (!cmd) {
 		ex = cli_usage(NULL, "unknown command \"%s\"", rest[0]);
 		goto out;

@@ -990,6 +990,10 @@ static int bk_stream_root(struct bk *bk, struct snapshot *snap, uint8_t root[32]
 		return rc;
 	}
 	rc = bk_stream(bk, src, &bk->ch_stream, &ids, &total);
+	if (rc < 0) {
+		source_cancel(src);
+		goto out;
+	}
 	int crc = source_close(src);
 	if (rc == 0 && crc < 0) {
 		rc = crc;

@@ -104,6 +104,37 @@ static int ck_packs(struct ck *ck)
 			continue;
 		}
 		limit[i] = loc.length >= PACK_TAIL_LEN ? loc.length - PACK_TAIL_LEN : 0;
+		/* the size layout (format.md 11.2): the tail must parse at the
+		 * stored size, so a truncated or extended pack is found without
+		 * reading it whole; indexed records must end before the header */
+		struct buf tail = BUF_INIT;
+		struct pack_trailer tr;
+		int trc = loc.length < PACK_TAIL_LEN
+				  ? CAIRN_E_CORRUPT
+				  : backend_get(r->be, OBJ_PACK, hex,
+						loc.length - PACK_TAIL_LEN,
+						PACK_TAIL_LEN, &tail);
+		if (trc == 0)
+			trc = pack_tail_parse(tail.p, loc.length, &tr);
+		buf_free(&tail);
+		if (trc == CAIRN_E_NOMEM) {
+			free(limit);
+			return trc;
+		}
+		if (trc < 0) {
+			snprintf(msg, sizeof msg, "pack %s: size %llu does not fit "
+				 "its trailer (truncated or damaged): %s", hex,
+				 (unsigned long long)loc.length,
+				 cairn_strerror(trc));
+			ck_report(ck, EV_ERROR, NULL, CAIRN_E_CORRUPT, msg);
+			continue;
+		}
+		if (tr.type != index_pack_type(r->idx, i)) {
+			snprintf(msg, sizeof msg, "pack %s: type %u differs from "
+				 "the index", hex, tr.type);
+			ck_report(ck, EV_ERROR, NULL, CAIRN_E_CORRUPT, msg);
+		}
+		limit[i] = tr.header_offset;
 	}
 	struct ck_blobscan bs = {ck, limit};
 	rc = index_foreach(r->idx, ck_index_entry, &bs);
@@ -213,6 +244,10 @@ static int ck_snapshots(struct ck *ck)
 	for (size_t i = 0; i < nn; i++) {
 		struct snapshot s;
 		char msg[256];
+		if (ck->o->interrupt && *ck->o->interrupt) {
+			rc = CAIRN_E_INTERRUPTED;
+			goto out;
+		}
 		memset(&s, 0, sizeof s);
 		rc = repo_object_load(ck->r, OBJ_SNAPSHOT, names[i],
 				      MAGIC_SNAPSHOT, &pt);
@@ -374,6 +409,10 @@ static int ck_read_data(struct ck *ck)
 	uint32_t np = index_pack_count(ck->r->idx);
 	for (uint32_t i = 0; i < np; i++) {
 		const uint8_t *pid = index_pack_id(ck->r->idx, i);
+		if (ck->o->interrupt && *ck->o->interrupt) {
+			rc = CAIRN_E_INTERRUPTED;
+			break;
+		}
 		if (!index_has(ck->present, pid))
 			continue; /* reported missing already */
 		if (p < 100.0 && randombytes_uniform(1000000) >= (uint32_t)(p * 10000))

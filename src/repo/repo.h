@@ -18,6 +18,10 @@
 #include "snapshot.h"
 #include "tree.h"
 
+/* The repository format version this engine reads and writes
+ * (docs/format.md). */
+#define CAIRN_FORMAT_VERSION 1
+
 struct repo;
 
 /* ---- events ------------------------------------------------------------ */
@@ -47,6 +51,9 @@ struct repo_event {
 	const struct repo_progress *progress;  /* EV_PROGRESS (else NULL) */
 };
 
+/* Events may come from the calling thread or from worker threads, never
+ * from two threads at once for one operation... except check, restore and
+ * dump workers: callbacks must be thread-safe. */
 typedef void (*repo_event_fn)(void *ud, const struct repo_event *ev);
 
 /* ---- open, create, close ---------------------------------------------- */
@@ -60,6 +67,7 @@ int repo_create(const char *url, const struct repo_config *cfg,
  * key file opens with password. */
 int repo_open(const char *url, const char *password, size_t password_len,
 	      struct repo **ret);
+/* Closes and wipes keys; NULL is allowed. */
 void repo_close(struct repo *r);
 const struct repo_config *repo_config_get(const struct repo *r);
 /* Hex id of the key file that opened the repository (borrowed). */
@@ -75,6 +83,7 @@ struct repo_key_info {
 	char username[256];
 };
 
+/* *ret is malloc'd: the caller frees it with free(). */
 int repo_key_list(struct repo *r, struct repo_key_info **ret, size_t *n);
 /* Adds a key file for new_password; *ret_id (65 bytes) gets its id. */
 int repo_key_add(struct repo *r, const char *new_password, size_t len,
@@ -182,6 +191,7 @@ struct check_opts {
 	int threads;
 	repo_event_fn on_event;
 	void *event_ud;
+	volatile int *interrupt;  /* non-zero: stop, CAIRN_E_INTERRUPTED */
 };
 
 struct check_result {

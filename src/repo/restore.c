@@ -39,6 +39,8 @@
 struct rs_file {
 	int fd;
 	char *path;             /* relative to target, for messages */
+	uint8_t (*verify_ids)[32];  /* content ids, kept only with --verify */
+	uint64_t *verify_lens;
 	struct tree_node meta;  /* times, mode, owner to apply at the end */
 	unsigned pending;       /* jobs not yet done, guarded by rs.mu */
 	int failed;
@@ -144,6 +146,33 @@ static int all_zero(const uint8_t *p, size_t n)
 	return !memcmp(p, zero, n);
 }
 
+/* Reads the restored file back and checks every blob's ID. */
+static int rs_file_verify(struct rs *rs, struct rs_file *f)
+{
+	struct buf b = BUF_INIT;
+	uint64_t off = 0;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < f->meta.ncontent; i++) {
+		size_t n = (size_t)f->verify_lens[i];
+		b.len = 0;
+		rc = buf_reserve(&b, n ? n : 1);
+		if (rc < 0)
+			break;
+		ssize_t r = pread(f->fd, b.p, n, (off_t)off);
+		if (r < 0 || (size_t)r != n) {
+			rc = CAIRN_E_IO;
+			break;
+		}
+		uint8_t id[32];
+		crypto_chunk_id(rs->r->keys, b.p, n, id);
+		if (memcmp(id, f->verify_ids[i], 32) != 0)
+			rc = CAIRN_E_CORRUPT;
+		off += n;
+	}
+	buf_free(&b);
+	return rc;
+}
+
 /* Called with the last reference: sets size and metadata, closes. */
 static void rs_file_done(struct rs *rs, struct rs_file *f)
 {
@@ -151,6 +180,9 @@ static void rs_file_done(struct rs *rs, struct rs_file *f)
 		if (ftruncate(f->fd, (off_t)f->meta.size) < 0) {
 			rs_error(rs, f->path, CAIRN_E_IO, "cannot set size: %s",
 				 strerror(errno));
+		} else if (f->verify_ids && rs_file_verify(rs, f) < 0) {
+			rs_error(rs, f->path, CAIRN_E_CORRUPT, "%s",
+				 "verification failed: restored content differs");
 		} else {
 			apply_meta_fd(rs, f->fd, &f->meta);
 			pthread_mutex_lock(&rs->mu);
@@ -160,6 +192,8 @@ static void rs_file_done(struct rs *rs, struct rs_file *f)
 		}
 	}
 	close(f->fd);
+	free(f->verify_ids);
+	free(f->verify_lens);
 	free(f->path);
 	free(f);
 }
@@ -234,8 +268,10 @@ static int path_selected(const struct restore_opts *o, const char *rel,
 	for (const char *const *i = o->include; *i; i++) {
 		if (!fnmatch(*i, abs, 0) || !fnmatch(*i, strrchr(abs, '/') + 1, 0))
 			return 1;
-		/* a directory on the way to an included path */
-		if (is_dir && !fnmatch(*i, abs, FNM_LEADING_DIR))
+		/* a directory on the way to an included path; a pattern
+		 * without '/' matches names at any depth */
+		if (is_dir && (!strchr(*i, '/') ||
+			       !fnmatch(*i, abs, FNM_LEADING_DIR)))
 			return 1;
 		size_t l = strlen(abs);
 		if (is_dir && !strncmp(*i, abs, l) && (*i)[l] == '/')
@@ -330,7 +366,7 @@ static int rs_file(struct rs *rs, int dirfd, const struct tree_node *nd,
 	}
 	clear_entry(dirfd, nd->name);
 	int fd = openat(dirfd, nd->name,
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rs_error(rs, rel, CAIRN_E_IO, "cannot create file: %s",
 			 strerror(errno));
@@ -344,6 +380,20 @@ static int rs_file(struct rs *rs, int dirfd, const struct tree_node *nd,
 	}
 	f->fd = fd;
 	copy_node(&f->meta, nd);
+	if (rs->o->verify && nd->ncontent) {
+		f->verify_ids = malloc(nd->ncontent * 32);
+		f->verify_lens = calloc(nd->ncontent, sizeof *f->verify_lens);
+		if (!f->verify_ids || !f->verify_lens) {
+			free(f->verify_ids);
+			free(f->verify_lens);
+			free(f->path);
+			free(f);
+			close(fd);
+			return CAIRN_E_NOMEM;
+		}
+		memcpy(f->verify_ids, nd->content, nd->ncontent * 32);
+		f->meta.ncontent = nd->ncontent;
+	}
 	f->pending = 1; /* held by this function until all jobs are queued */
 	uint64_t off = 0;
 	for (size_t i = 0; i < nd->ncontent; i++) {
@@ -371,6 +421,8 @@ static int rs_file(struct rs *rs, int dirfd, const struct tree_node *nd,
 		memcpy(jc->job.id, nd->content[i], 32);
 		jc->job.offset = off;
 		jc->job.raw_length = loc.raw_length;
+		if (f->verify_lens)
+			f->verify_lens[i] = loc.raw_length;
 		off += loc.raw_length;
 		pthread_mutex_lock(&rs->mu);
 		f->pending++;

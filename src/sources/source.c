@@ -19,6 +19,7 @@ struct fd_source {
 	int fd;
 	int own;
 	pid_t pid;   /* command sources: the child, else 0 */
+	int cancelled;
 };
 
 static char last_status[128];
@@ -51,13 +52,24 @@ static int fd_close(struct source *s)
 	return rc;
 }
 
-static const struct source_ops fd_ops = {"fd", fd_read, fd_close};
+static const struct source_ops fd_ops = {"fd", fd_read, fd_close, NULL};
 
 static int cmd_close(struct source *s)
 {
 	struct fd_source *f = (struct fd_source *)s;
 	int status = 0, rc = 0;
 	close(f->fd);
+	if (f->cancelled) {
+		/* a command that ignores the closed pipe must not hang us */
+		kill(f->pid, SIGTERM);
+		for (int i = 0; i < 50; i++) {
+			pid_t w = waitpid(f->pid, &status, WNOHANG);
+			if (w == f->pid)
+				goto reaped;
+			usleep(100000);
+		}
+		kill(f->pid, SIGKILL);
+	}
 	while (waitpid(f->pid, &status, 0) < 0) {
 		if (errno != EINTR) {
 			rc = CAIRN_E_SOURCE;
@@ -66,6 +78,7 @@ static int cmd_close(struct source *s)
 			goto out;
 		}
 	}
+reaped:
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		snprintf(last_status, sizeof last_status, "exited with status 0");
 	} else if (WIFEXITED(status)) {
@@ -83,7 +96,13 @@ out:
 	return rc;
 }
 
-static const struct source_ops cmd_ops = {"command", fd_read, cmd_close};
+static void cmd_cancel(struct source *s)
+{
+	((struct fd_source *)s)->cancelled = 1;
+}
+
+static const struct source_ops cmd_ops = {"command", fd_read, cmd_close,
+					  cmd_cancel};
 
 int source_fd_open(int fd, int own, struct source **ret)
 {
@@ -156,4 +175,13 @@ int source_read_full(struct source *s, void *p, size_t n, size_t *ret_n)
 int source_close(struct source *s)
 {
 	return s ? s->ops->close(s) : 0;
+}
+
+void source_cancel(struct source *s)
+{
+	if (!s)
+		return;
+	if (s->ops->cancel)
+		s->ops->cancel(s);
+	s->ops->close(s);
 }

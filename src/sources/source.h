@@ -21,6 +21,10 @@ struct source_ops {
 	int (*read)(struct source *s, void *p, size_t n, size_t *ret_n);
 	/* Releases the source and gives the verdict (see above). */
 	int (*close)(struct source *s);
+	/* Optional: makes the producer stop (a command gets SIGTERM, then
+	 * SIGKILL after a grace period, when closed).  Called before close
+	 * when the backup is abandoned. */
+	void (*cancel)(struct source *s);
 };
 
 struct source {
@@ -38,6 +42,8 @@ int source_command_open(char *const argv[], struct source **ret);
 int source_read_full(struct source *s, void *p, size_t n, size_t *ret_n);
 int source_read(struct source *s, void *p, size_t n, size_t *ret_n);
 int source_close(struct source *s);
+/* Abandons the stream: stops its producer, then closes it. */
+void source_cancel(struct source *s);
 
 /* For diagnostics: exit status text of the last closed command (static). */
 const char *source_command_status(void);
