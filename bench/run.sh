@@ -12,7 +12,9 @@
 #   DROP_CACHES=0   only sync between steps instead of dropping the page cache
 #   SYNC_WALL=0     don't add the sync after a backup step to its wall time
 #   KEEP_REPOS=1    keep the repositories of the last run
+#   STEP_TIMEOUT=S  give up on a step after S seconds (default 3600)
 #   RESULTS=FILE    where to write the markdown (bench/results/<date>.md)
+#   MICRO=0         skip the micro-benchmarks (bench/hashbench.c, bench/chunkdedup.c)
 #   plus the data knobs of bench/gendata.sh (DUMP_MB, TREE_MB, FORCE_GEN, PGPORT)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -135,6 +137,7 @@ run_timed() {
   drop_caches
   log "run $run: $t $step"
   /usr/bin/time -f '%e %U %S %M' -o "$tf" \
+    timeout -k 10 "${STEP_TIMEOUT:-3600}" \
     taskset -c "$CPUSET" env "${envs[@]}" "${CMD[@]}" <"$in" >"$out" 2>"$lf" || rc=$?
   # The flush of what the step wrote is part of a backup: time the sync that
   # follows a backup step and add it to the wall time (SYNC_WALL=0: don't).
@@ -150,6 +153,7 @@ run_timed() {
   [[ -n $wall ]] && wall=$(awk -v w="$wall" -v s="$sync_s" 'BEGIN { printf "%.2f", w + s }')
   local note=""
   (( rc == 0 )) || note="exit $rc"
+  (( rc == 124 || rc == 137 )) && note="timed out after ${STEP_TIMEOUT:-3600} s"
   if (( rc == 0 )) && [[ $step == restore ]]; then
     local got
     got=$(sha256sum "$out" | cut -d' ' -f1)
@@ -256,4 +260,38 @@ if [[ -z ${RESULTS:-} ]]; then
   while [[ -e $RESULTS ]]; do RESULTS=$base-$i.md; i=$((i + 1)); done
 fi
 "$PY" "$BENCH_SRC/report.py" "$META" "$RAW" | tee "$RESULTS"
+
+# ------------------------------------------------------------------ micro
+# The single-file micro-benchmarks are not part of the CMake build; build
+# them outside the source tree with the commands their headers give.
+micro() {
+  local bin=$BENCH_DIR/bin
+  mkdir -p "$bin"
+  echo "## Micro-benchmarks"
+  echo
+  if ( cd "$ROOT" && { cc -O2 bench/hashbench.c -lsodium -lzstd -o "$bin/hashbench" \
+         || cc -O2 bench/hashbench.c -lsodium -lzstd -lcrypto -o "$bin/hashbench"; } ) \
+       >"$LOG_DIR/micro-build.log" 2>&1; then
+    echo "bench/hashbench.c (taskset -c 0):"; echo; echo '```'
+    taskset -c 0 "$bin/hashbench" 2>&1 || echo "(hashbench failed)"
+    echo '```'; echo
+  else
+    echo "bench/hashbench.c: build failed (see $LOG_DIR/micro-build.log)"; echo
+  fi
+  if ( cd "$ROOT" && cc -O2 -I src/chunker src/chunker/chunker.c bench/chunkdedup.c \
+         -o "$bin/chunkdedup" -lxxhash ) >>"$LOG_DIR/micro-build.log" 2>&1; then
+    local new
+    for new in dump3.sql dump2.sql; do
+      echo "bench/chunkdedup.c, OLD = dump1.sql, NEW = $new:"; echo; echo '```'
+      "$bin/chunkdedup" "$DATA_DIR/dump1.sql" "$DATA_DIR/$new" 2>&1 || echo "(chunkdedup failed)"
+      echo '```'; echo
+    done
+  else
+    echo "bench/chunkdedup.c: build failed (see $LOG_DIR/micro-build.log)"; echo
+  fi
+}
+if [[ ${MICRO:-1} == 1 ]]; then
+  log "micro-benchmarks"
+  micro | tee -a "$RESULTS"
+fi
 log "results written to $RESULTS (raw figures and logs: $LOG_DIR)"
