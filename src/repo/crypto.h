@@ -35,6 +35,10 @@ struct master_keys {
 	uint8_t meta_key[32];
 	uint8_t data_pk[32];
 	uint8_t data_sk[32];
+	/* Not part of the block: the HMAC state pre-keyed with chunk_id_key
+	 * (made by mkeys_new/mkeys_decode; NULL in a hand-built struct, and
+	 * crypto_chunk_id then keys from scratch). */
+	struct mac_ctx *id_mac;
 };
 
 /* Initialises libsodium once; CAIRN_E_CRYPTO on failure.  Thread-safe. */

@@ -497,12 +497,32 @@ out:
 	return rc;
 }
 
-int repo_blob_read(struct repo *r, const uint8_t id[32], uint8_t type,
-		   struct ZSTD_DCtx_s *dctx, struct buf *out)
+int blob_reader_init(struct blob_reader *rd)
 {
+	memset(rd, 0, sizeof *rd);
+	rd->dctx = ZSTD_createDCtx();
+	rd->key = sodium_malloc(32);
+	if (!rd->dctx || !rd->key) {
+		blob_reader_free(rd);
+		return CAIRN_E_NOMEM;
+	}
+	return 0;
+}
+
+void blob_reader_free(struct blob_reader *rd)
+{
+	ZSTD_freeDCtx(rd->dctx);
+	if (rd->key)
+		sodium_free(rd->key);
+	buf_free(&rd->rec);
+	memset(rd, 0, sizeof *rd);
+}
+
+int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
+		   uint8_t type, struct buf *out)
+{
+	struct blob_reader tmp;
 	struct blob_loc loc;
-	struct buf rec = BUF_INIT;
-	uint8_t *key = NULL;
 	char hex[65];
 	int rc;
 	pthread_mutex_lock(&r->mu);
@@ -515,13 +535,14 @@ int repo_blob_read(struct repo *r, const uint8_t id[32], uint8_t type,
 		return rc;
 	if (loc.type != type || !pid)
 		return CAIRN_E_CORRUPT;
-	key = sodium_malloc(32);
-	if (!key)
-		return CAIRN_E_NOMEM;
-	TRY(repo_pack_key(r, loc.pack, key));
-	TRY(backend_get(r->be, OBJ_PACK, hex, loc.offset, loc.length, &rec));
-	TRY(blob_decode(key, type, id, rec.p, rec.len, loc.raw_length, dctx,
-			out));
+	if (!rd) {
+		TRY(blob_reader_init(&tmp));
+		rd = &tmp;
+	}
+	TRY(repo_pack_key(r, loc.pack, rd->key));
+	TRY(backend_get(r->be, OBJ_PACK, hex, loc.offset, loc.length, &rd->rec));
+	TRY(blob_decode(rd->key, type, id, rd->rec.p, rd->rec.len,
+			loc.raw_length, rd->dctx, out));
 	uint8_t got[32];
 	crypto_chunk_id(r->keys, out->p, out->len, got);
 	if (sodium_memcmp(got, id, 32) != 0) {
@@ -529,15 +550,15 @@ int repo_blob_read(struct repo *r, const uint8_t id[32], uint8_t type,
 		rc = CAIRN_E_CORRUPT;
 	}
 out:
-	sodium_free(key);
-	buf_free(&rec);
+	if (rd == &tmp)
+		blob_reader_free(&tmp);
 	return rc;
 }
 
 int repo_tree_load(struct repo *r, const uint8_t id[32], struct tree *ret)
 {
 	struct buf b = BUF_INIT;
-	int rc = repo_blob_read(r, id, BLOB_TREE, NULL, &b);
+	int rc = repo_blob_read(r, NULL, id, BLOB_TREE, &b);
 	if (rc == 0)
 		rc = tree_decode(b.p, b.len, ret);
 	buf_free(&b);

@@ -38,10 +38,23 @@ struct repo {
  * CAIRN_E_CORRUPT after loading the rest. */
 int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud);
 
+/* What a thread needs to read blobs, reused from blob to blob: a zstd
+ * context, the current pack key (in sodium_malloc memory) and a record
+ * buffer. */
+struct blob_reader {
+	struct ZSTD_DCtx_s *dctx;
+	uint8_t *key;
+	struct buf rec;
+};
+
+int blob_reader_init(struct blob_reader *rd);
+void blob_reader_free(struct blob_reader *rd);
+
 /* Reads, decrypts, decompresses and verifies one blob into out.  Safe to
- * call from several threads.  dctx may be NULL. */
-int repo_blob_read(struct repo *r, const uint8_t id[32], uint8_t type,
-		   struct ZSTD_DCtx_s *dctx, struct buf *out);
+ * call from several threads, each with its own reader (NULL: a temporary
+ * one). */
+int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
+		   uint8_t type, struct buf *out);
 
 /* Loads a tree blob. */
 int repo_tree_load(struct repo *r, const uint8_t id[32], struct tree *ret);

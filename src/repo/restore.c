@@ -79,7 +79,7 @@ struct rs {
 };
 
 struct rs_worker {
-	ZSTD_DCtx *dctx;
+	struct blob_reader rd;
 	struct buf out;
 };
 
@@ -88,7 +88,7 @@ static void *rs_worker_new(void *ud, int i)
 	(void)ud;
 	(void)i;
 	struct rs_worker *w = calloc(1, sizeof *w);
-	if (w && !(w->dctx = ZSTD_createDCtx())) {
+	if (w && blob_reader_init(&w->rd) < 0) {
 		free(w);
 		w = NULL;
 	}
@@ -98,7 +98,7 @@ static void *rs_worker_new(void *ud, int i)
 static void rs_worker_free(void *state)
 {
 	struct rs_worker *w = state;
-	ZSTD_freeDCtx(w->dctx);
+	blob_reader_free(&w->rd);
 	buf_free(&w->out);
 	free(w);
 }
@@ -224,7 +224,7 @@ static void rs_job_run(void *arg, void *state)
 	failed = j->f->failed;
 	pthread_mutex_unlock(&rs->mu);
 	if (rc == 0 && !failed)
-		rc = repo_blob_read(rs->r, j->id, BLOB_DATA, w->dctx, &w->out);
+		rc = repo_blob_read(rs->r, &w->rd, j->id, BLOB_DATA, &w->out);
 	if (rc == 0 && !failed && w->out.len != j->raw_length)
 		rc = CAIRN_E_CORRUPT;
 	if (rc == 0 && !failed && !all_zero(w->out.p, w->out.len)) {
@@ -689,7 +689,7 @@ static void dump_job_run(void *arg, void *state)
 {
 	struct dump_job *j = arg;
 	struct rs_worker *w = state;
-	int rc = w ? repo_blob_read(j->d->r, j->slot->id, BLOB_DATA, w->dctx,
+	int rc = w ? repo_blob_read(j->d->r, &w->rd, j->slot->id, BLOB_DATA,
 				    &j->slot->out)
 		   : CAIRN_E_NOMEM;
 	pthread_mutex_lock(&j->d->mu);
