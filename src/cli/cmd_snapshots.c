@@ -135,6 +135,14 @@ static int run(struct cli *c, int argc, char **argv)
 	rc = c->json ? print_json(v, n) : print_table(v, n);
 	if (rc < 0)
 		ex = cli_fail(c, rc, "print snapshots");
+	if (repo_snapshots_skipped(r)) {
+		/* listed what could be read; say loudly what could not */
+		fprintf(stderr, "cairn: warning: %zu snapshot file(s) could not "
+			"be read (damaged?); run `cairn check`\n",
+			repo_snapshots_skipped(r));
+		if (ex == CLI_EXIT_OK)
+			ex = CLI_EXIT_FATAL;
+	}
 	repo_snapshots_free(v, n);
 out:
 	if (r)

@@ -79,6 +79,11 @@ const struct repo_config *repo_config_get(const struct repo *r)
 
 const char *repo_key_id(const struct repo *r) { return r->key_id; }
 
+size_t repo_snapshots_skipped(const struct repo *r)
+{
+	return r->snapshots_skipped;
+}
+
 static void keyfile_info_here(struct keyfile_info *info)
 {
 	memset(info, 0, sizeof *info);
@@ -614,11 +619,22 @@ int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
 		rc = CAIRN_E_NOMEM;
 		goto out;
 	}
+	r->snapshots_skipped = 0;
 	for (size_t i = 0; i < nn; i++) {
-		TRY(repo_object_load(r, OBJ_SNAPSHOT, names[i], MAGIC_SNAPSHOT,
-				     &pt));
 		memset(&v[k], 0, sizeof v[k]);
-		TRY(snapshot_decode(pt.p, pt.len, &v[k]));
+		rc = repo_object_load(r, OBJ_SNAPSHOT, names[i], MAGIC_SNAPSHOT,
+				      &pt);
+		if (rc == 0)
+			rc = snapshot_decode(pt.p, pt.len, &v[k]);
+		if (rc == CAIRN_E_NOMEM)
+			goto out;
+		if (rc < 0) {
+			/* a damaged snapshot must not hide the others; check
+			 * reports it */
+			snapshot_free(&v[k]);
+			r->snapshots_skipped++;
+			continue;
+		}
 		hex_decode(v[k].id, 32, names[i]);
 		if (filter_pass(&v[k], filter))
 			k++;
@@ -626,6 +642,7 @@ int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
 			snapshot_free(&v[k]);
 	}
 	qsort(v, k, sizeof *v, snap_cmp);
+	rc = 0;
 	*ret = v;
 	*n = k;
 	v = NULL;

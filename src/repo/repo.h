@@ -104,10 +104,14 @@ struct snapshot_filter {
 };
 
 /* All snapshots passing filter (NULL: all), sorted by time ascending.
- * Free with repo_snapshots_free. */
+ * Snapshot files that cannot be read are skipped (see
+ * repo_snapshots_skipped; check reports them).  Free with
+ * repo_snapshots_free. */
 int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
 			struct snapshot **ret, size_t *n);
 void repo_snapshots_free(struct snapshot *s, size_t n);
+/* How many snapshot files the last listing had to skip as unreadable. */
+size_t repo_snapshots_skipped(const struct repo *r);
 /* Resolves "latest" (newest passing filter), a full id or a unique prefix.
  * CAIRN_E_NOTFOUND / CAIRN_E_AMBIGUOUS. Free with snapshot_free. */
 int repo_snapshot_find(struct repo *r, const char *spec,

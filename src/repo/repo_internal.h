@@ -26,6 +26,7 @@ struct repo {
 	struct index *idx;
 	int index_loaded;
 	uint64_t index_files;
+	size_t snapshots_skipped;  /* unreadable in the last listing */
 
 	/* pack number -> key, filled on first read of a pack */
 	uint8_t (*pack_keys)[32];  /* sodium_malloc'd, pack_keys_cap entries */
