@@ -2,7 +2,8 @@
  *
  * Works on a 64 MiB buffer whose first half is random (incompressible) and
  * second half generated text-like lines (compressible), cut into 64 KiB
- * chunks, and times: keyed BLAKE2b-256, HMAC-SHA-256, SHA-256,
+ * chunks, and times: keyed BLAKE2b-256, HMAC-SHA-256 and SHA-256 from
+ * libsodium (portable code) and from libcrypto (CPU SHA extensions),
  * XChaCha20-Poly1305 and (when the CPU has it) AES-256-GCM encryption, zstd
  * compression at levels 1..3 with one reused context, and zstd
  * decompression.  Each row is the median of 3 passes over the whole
@@ -10,7 +11,7 @@
  * decompression).
  *
  * Not part of the CMake build; built by the bench script with
- *   cc -O2 bench/hashbench.c -lsodium -lzstd -o hashbench
+ *   cc -O2 bench/hashbench.c -lsodium -lzstd -lcrypto -o hashbench
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sodium.h>
 #include <zstd.h>
 
@@ -138,6 +141,29 @@ static void run_sha256(struct bench *b)
 		crypto_hash_sha256(b->out, b->in + i * CHUNK, CHUNK);
 		fold(b, b->out, 32);
 	}
+}
+
+static void run_sha256_libcrypto(struct bench *b)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	unsigned int len = 32;
+	for (size_t i = 0; i < NCHUNKS; i++) {
+		EVP_Digest(b->in + i * CHUNK, CHUNK, b->out, &len, md, NULL);
+		fold(b, b->out, 32);
+	}
+	EVP_MD_free(md);
+}
+
+static void run_hmac_libcrypto(struct bench *b)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	unsigned int len = 32;
+	for (size_t i = 0; i < NCHUNKS; i++) {
+		HMAC(md, b->key, sizeof(b->key), b->in + i * CHUNK, CHUNK,
+		     b->out, &len);
+		fold(b, b->out, 32);
+	}
+	EVP_MD_free(md);
 }
 
 static void run_xchacha(struct bench *b)
@@ -284,7 +310,11 @@ int main(void)
 	row_print("BLAKE2b-256 keyed (generichash)",
 		  bench_median(&b, run_blake2b), "");
 	row_print("HMAC-SHA-256", bench_median(&b, run_hmac), "");
-	row_print("SHA-256", bench_median(&b, run_sha256), "");
+	row_print("SHA-256", bench_median(&b, run_sha256), "libsodium");
+	row_print("SHA-256 (libcrypto)", bench_median(&b, run_sha256_libcrypto),
+		  "SHA extensions");
+	row_print("HMAC-SHA-256 (libcrypto)",
+		  bench_median(&b, run_hmac_libcrypto), "SHA extensions");
 	row_print("XChaCha20-Poly1305-IETF encrypt",
 		  bench_median(&b, run_xchacha), "");
 	if (crypto_aead_aes256gcm_is_available())

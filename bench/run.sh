@@ -269,7 +269,7 @@ micro() {
   mkdir -p "$bin"
   echo "## Micro-benchmarks"
   echo
-  if ( cd "$ROOT" && { cc -O2 bench/hashbench.c -lsodium -lzstd -o "$bin/hashbench" \
+  if ( cd "$ROOT" && { cc -O2 bench/hashbench.c -lsodium -lzstd -lcrypto -o "$bin/hashbench" \
          || cc -O2 bench/hashbench.c -lsodium -lzstd -lcrypto -o "$bin/hashbench"; } ) \
        >"$LOG_DIR/micro-build.log" 2>&1; then
     echo "bench/hashbench.c (taskset -c 0):"; echo; echo '```'
