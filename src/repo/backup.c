@@ -90,6 +90,14 @@ struct bk {
 	double t0, last_progress;
 	struct repo_progress prog;
 	struct owner_cache users[16], groups[16];
+
+	/* the scanner: counts what is to be read, for the ETA */
+	pthread_t scanner;
+	int scanner_running;
+	int scanner_stop;            /* atomic */
+	uint64_t scan_files, scan_bytes;  /* atomic */
+	char **scan_paths;
+	size_t scan_npaths;
 };
 
 /* ---- workers --------------------------------------------------------- */
@@ -286,6 +294,12 @@ static void bk_progress(struct bk *bk, int force)
 	if (!force && now - bk->last_progress < 0.25)
 		return;
 	bk->last_progress = now;
+	if (bk->scanner_running) {
+		bk->prog.files_total =
+			__atomic_load_n(&bk->scan_files, __ATOMIC_RELAXED);
+		bk->prog.bytes_total =
+			__atomic_load_n(&bk->scan_bytes, __ATOMIC_RELAXED);
+	}
 	bk->prog.elapsed = now - bk->t0;
 	bk->prog.errors = bk->files_failed;
 	struct repo_event ev = {.kind = EV_PROGRESS, .progress = &bk->prog};
@@ -905,6 +919,81 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The scanner walks the same paths with lstat only, in parallel with the
+ * backup, so that progress can show totals and an ETA.  It is advisory:
+ * errors are ignored and its counts never affect the snapshot. */
+static int scan_tree(struct bk *bk, char *path, size_t len, size_t cap,
+		     unsigned depth)
+{
+	struct stat st;
+	if (__atomic_load_n(&bk->scanner_stop, __ATOMIC_RELAXED) || depth > 256)
+		return -1;
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (S_ISREG(st.st_mode)) {
+		__atomic_add_fetch(&bk->scan_files, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&bk->scan_bytes, (uint64_t)st.st_size,
+				   __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		size_t l = strlen(e->d_name);
+		if (len + l + 2 > cap)
+			continue;
+		path[len] = '/';
+		memcpy(path + len + 1, e->d_name, l + 1);
+		rc = scan_tree(bk, path, len + 1 + l, cap, depth + 1);
+		path[len] = 0;
+	}
+	closedir(d);
+	return rc;
+}
+
+static void *scanner_main(void *arg)
+{
+	struct bk *bk = arg;
+	char *path = malloc(PATH_MAX * 2);
+	for (size_t i = 0; path && i < bk->scan_npaths; i++) {
+		size_t l = strlen(bk->scan_paths[i]);
+		if (l >= PATH_MAX)
+			continue;
+		memcpy(path, bk->scan_paths[i], l + 1);
+		if (l == 1 && path[0] == '/')
+			l = 0; /* "/" itself: children become "/name" */
+		if (scan_tree(bk, path, l, PATH_MAX * 2, 0) < 0)
+			break;
+	}
+	free(path);
+	return NULL;
+}
+
+static void scanner_start(struct bk *bk, char **paths, size_t n)
+{
+	bk->scan_paths = paths;
+	bk->scan_npaths = n;
+	if (bk->o->on_event &&
+	    pthread_create(&bk->scanner, NULL, scanner_main, bk) == 0)
+		bk->scanner_running = 1;
+}
+
+static void scanner_stop(struct bk *bk)
+{
+	if (!bk->scanner_running)
+		return;
+	__atomic_store_n(&bk->scanner_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(bk->scanner, NULL);
+	bk->scanner_running = 0;
+}
+
 static int bk_files(struct bk *bk, struct snapshot *snap, uint8_t root[32])
 {
 	struct vdir top = {0};
@@ -938,6 +1027,7 @@ static int bk_files(struct bk *bk, struct snapshot *snap, uint8_t root[32])
 		TRY(vdir_insert(&top, snap->paths[i]));
 	}
 	qsort(snap->paths, snap->npaths, sizeof *snap->paths, str_cmp);
+	scanner_start(bk, snap->paths, snap->npaths);
 
 	/* parent: the newest snapshot of the same host and paths */
 	if (!bk->o->force &&
@@ -963,6 +1053,7 @@ static int bk_files(struct bk *bk, struct snapshot *snap, uint8_t root[32])
 			      : CAIRN_E_NOMEM;
 	}
 out:
+	scanner_stop(bk);
 	tree_free(&parent);
 	repo_snapshots_free(all, nall);
 	vdir_free(&top);
