@@ -555,6 +555,17 @@ static int rs_node(struct rs *rs, int dirfd, const struct tree_node *nd,
 	}
 }
 
+/* The order of format.md 10: bytewise, a proper prefix first.  Names may
+ * hold NUL here (they are hostile until checked), so lengths count. */
+static int name_order(const struct tree_node *a, const struct tree_node *b)
+{
+	size_t m = a->name_len < b->name_len ? a->name_len : b->name_len;
+	int c = m ? memcmp(a->name, b->name, m) : 0;
+	if (c)
+		return c;
+	return a->name_len < b->name_len ? -1 : a->name_len > b->name_len;
+}
+
 static int rs_tree(struct rs *rs, int dirfd, const uint8_t id[32],
 		   const char *prefix)
 {
@@ -578,14 +589,16 @@ static int rs_tree(struct rs *rs, int dirfd, const uint8_t id[32],
 	for (size_t i = 0; i < t.n; i++) {
 		const struct tree_node *nd = &t.nodes[i];
 		char *rel;
+		/* names must be legal, unique and sorted: comparing with the
+		 * previous entry only catches a duplicate when they are */
 		if (!tree_node_name_ok(nd->name, nd->name_len) ||
-		    (i > 0 && !strcmp(nd->name, t.nodes[i - 1].name))) {
+		    (i > 0 && name_order(&t.nodes[i - 1], nd) >= 0)) {
 			char shown[128];
 			snprintf(shown, sizeof shown, "%s/%.*s", prefix,
 				 (int)(nd->name_len > 64 ? 64 : nd->name_len),
 				 nd->name);
 			rs_error(rs, shown, CAIRN_E_UNSAFE, "%s",
-				 "unsafe or duplicate name refused");
+				 "unsafe, duplicate or unsorted name refused");
 			continue;
 		}
 		rel = malloc(pl + nd->name_len + 2);
