@@ -11,6 +11,8 @@
 
 #include <sodium.h>
 #include <string.h>
+#include <stdio.h>
+#include <zdict.h>
 #include <zstd.h>
 
 static uint8_t key[32];
@@ -249,6 +251,96 @@ static void test_bad_plaintext(void)
 	buf_free(&out);
 }
 
+/* Encoding 2: a dictionary trained on similar text makes the record
+ * smaller than plain zstd; decoding needs the resolver, a missing or
+ * different dictionary fails, and tree blobs never use one. */
+static const ZSTD_DDict *test_ddict;
+static uint8_t test_dict_id[32];
+
+static int test_resolve(void *ud, const uint8_t id[32], const ZSTD_DDict **ret)
+{
+	(void)ud;
+	if (memcmp(id, test_dict_id, 32) != 0)
+		return CAIRN_E_NOTFOUND;
+	*ret = test_ddict;
+	return 0;
+}
+
+static void test_dictionary(void)
+{
+	enum { NS = 64, SL = 4096 };
+	static char samples[NS * SL];
+	size_t sizes[NS];
+	char text[SL];
+	size_t total = 0;
+	for (size_t i = 0; i < NS; i++) {
+		/* samples lie end to end, as the trainer wants them */
+		char *p = samples + total;
+		size_t o = 0;
+		while (o + 80 < SL)
+			o += (size_t)snprintf(p + o, SL - o,
+					      "INSERT INTO t VALUES (%zu, 'name-%zu', '2026-11-%02zu');\n",
+					      i * 97 + o, o * 31 % 1000, o % 28 + 1);
+		sizes[i] = o;
+		total += o;
+	}
+	uint8_t dbuf[16384];
+	size_t dlen = ZDICT_trainFromBuffer(dbuf, sizeof dbuf, samples, sizes, NS);
+	CHECK(!ZDICT_isError(dlen));
+	if (ZDICT_isError(dlen))
+		return;
+	ZSTD_CDict *cd = ZSTD_createCDict(dbuf, dlen, 3);
+	ZSTD_DDict *dd = ZSTD_createDDict(dbuf, dlen);
+	test_ddict = dd;
+	test_fill(&rng, test_dict_id, 32);
+	struct blob_dict bd;
+	memcpy(bd.id, test_dict_id, 32);
+	bd.cdict = cd;
+	struct blob_dict_resolver res = {test_resolve, NULL};
+
+	/* a short blob, where a window of its own holds little to match */
+	size_t n = 0;
+	while (n + 80 < 700)
+		n += (size_t)snprintf(text + n, sizeof text - n,
+				      "INSERT INTO t VALUES (%zu, 'name-%zu', '2026-11-%02zu');\n",
+				      n * 13, n % 977, n % 28 + 1);
+	uint8_t id[32];
+	test_fill(&rng, id, 32);
+	struct buf plain = BUF_INIT, withd = BUF_INIT, out = BUF_INIT;
+	CHECK_RC(blob_encode(key, BLOB_DATA, id, text, n, 3, NULL, &plain), 0);
+	CHECK_RC(blob_encode_dict(key, BLOB_DATA, id, text, n, 3, NULL, &bd,
+				  &withd), 0);
+	if (!(withd.len < plain.len))
+		fprintf(stderr, "with dict %zu, plain %zu, raw %zu\n", withd.len, plain.len, n);
+	CHECK(withd.len < plain.len);
+	CHECK_RC(blob_decode_dict(key, BLOB_DATA, id, withd.p, withd.len, n,
+				  NULL, &res, &out), 0);
+	CHECK(out.len == n && !memcmp(out.p, text, n));
+	/* no resolver, or an unknown dictionary */
+	CHECK_RC(blob_decode(key, BLOB_DATA, id, withd.p, withd.len, n, NULL,
+			     &out), CAIRN_E_CORRUPT);
+	uint8_t saved = test_dict_id[0];
+	test_dict_id[0] ^= 1;
+	CHECK_RC(blob_decode_dict(key, BLOB_DATA, id, withd.p, withd.len, n,
+				  NULL, &res, &out), CAIRN_E_NOTFOUND);
+	test_dict_id[0] = saved;
+	/* incompressible data falls back to raw even with a dictionary */
+	uint8_t rnd[3000];
+	test_fill(&rng, rnd, sizeof rnd);
+	withd.len = 0;
+	CHECK_RC(blob_encode_dict(key, BLOB_DATA, id, rnd, sizeof rnd, 3, NULL,
+				  &bd, &withd), 0);
+	CHECK(withd.len == sizeof rnd + BLOB_OVERHEAD);
+	CHECK_RC(blob_decode_dict(key, BLOB_DATA, id, withd.p, withd.len,
+				  sizeof rnd, NULL, &res, &out), 0);
+	CHECK(out.len == sizeof rnd && !memcmp(out.p, rnd, sizeof rnd));
+	buf_free(&plain);
+	buf_free(&withd);
+	buf_free(&out);
+	ZSTD_freeCDict(cd);
+	ZSTD_freeDDict(dd);
+}
+
 int main(void)
 {
 	if (crypto_setup() < 0)
@@ -259,5 +351,6 @@ int main(void)
 	test_args();
 	test_tamper();
 	test_bad_plaintext();
+	test_dictionary();
 	return test_done("test_blob");
 }

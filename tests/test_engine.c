@@ -69,6 +69,20 @@ int main(void)
 		text[i] = "abcdefgh\n"[i % 9];
 	snprintf(path, sizeof path, "%s/text.txt", src);
 	write_file(path, text, sizeof text);
+	/* 12 MiB of SQL-like text: enough new data to train a dictionary */
+	{
+		size_t cap = 12u << 20, o = 0;
+		char *sql = malloc(cap);
+		while (sql && o + 100 < cap)
+			o += (size_t)snprintf(sql + o, cap - o,
+					      "%zu\tuser%zu@example.org\t2026-%02zu-%02zu\t%zu\n",
+					      o, o % 7919, o % 12 + 1, o % 28 + 1,
+					      (o * 2654435761u) % 100000);
+		snprintf(path, sizeof path, "%s/dump.sql", src);
+		if (sql)
+			write_file(path, sql, o);
+		free(sql);
+	}
 	snprintf(path, sizeof path, "%s/empty", src);
 	write_file(path, "", 0);
 	snprintf(path, sizeof path, "%s/link", src);
@@ -97,14 +111,14 @@ int main(void)
 	struct backup_result br;
 	CHECK_RC(repo_backup(r, &bo, &br), 0);
 	CHECK(br.has_snapshot);
-	CHECK(br.summary.files_new == 4);
+	CHECK(br.summary.files_new == 5);
 	uint64_t added1 = br.summary.data_added;
 	CHECK(added1 >= big);
 
 	/* second backup: nothing new, files unchanged */
 	CHECK_RC(repo_backup(r, &bo, &br), 0);
 	CHECK(br.summary.data_added == 0);
-	CHECK(br.summary.files_unmodified == 4);
+	CHECK(br.summary.files_unmodified == 5);
 
 	/* stream backup through a command, then dump */
 	char cat[] = "cat", fls[] = "false";
@@ -146,6 +160,13 @@ int main(void)
 	snprintf(path, sizeof path, "%s%s/text.txt", dst, src);
 	snprintf(path2, sizeof path2, "%s/text.txt", src);
 	CHECK(files_equal(path, path2));
+	snprintf(path, sizeof path, "%s%s/dump.sql", dst, src);
+	snprintf(path2, sizeof path2, "%s/dump.sql", src);
+	CHECK(files_equal(path, path2));
+	/* the run trained and stored one dictionary */
+	snprintf(path, sizeof path, "ls '%s/dicts' | grep -c . | grep -qx 1",
+		 repo_path);
+	CHECK(system(path) == 0);
 	struct stat st1, st2;
 	snprintf(path, sizeof path, "%s%s/hardlink.txt", dst, src);
 	snprintf(path2, sizeof path2, "%s%s/text.txt", dst, src);
@@ -167,6 +188,22 @@ int main(void)
 	struct repo_stats rs;
 	CHECK_RC(repo_stats_get(r, NULL, &rs), 0);
 	CHECK(rs.snapshots == 3);
+
+	/* a lost dictionary is found by a plain check, and data that needs
+	 * it is refused, never restored wrong */
+	snprintf(path, sizeof path, "rm -f '%s'/dicts/*", repo_path);
+	CHECK(system(path) == 0);
+	repo_close(r);
+	r = NULL;
+	CHECK_RC(repo_open(repo_path, "pw", 2, &r), 0);
+	co.read_data = 0;
+	CHECK_RC(repo_check(r, &co, &cr), CAIRN_E_CORRUPT);
+	CHECK(cr.errors >= 1);
+	snprintf(path, sizeof path, "%s/lost", base);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	snprintf(path2, sizeof path2, "%s/dump.sql", src);
+	CHECK(repo_dump(r, &v[0], path2, fd, NULL) < 0);
+	close(fd);
 
 	repo_snapshots_free(v, n);
 	repo_close(r);

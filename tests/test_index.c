@@ -26,11 +26,12 @@ static void fill_seq(uint8_t id[32], uint8_t start)
 /* The golden file's structure; arrays are static. */
 static void golden_file(struct index_file *f)
 {
-	static uint8_t sup[1][32];
+	static uint8_t sup[1][32], dicts[1][32];
 	static struct index_blob b0[2], b1[1];
 	static struct index_pack p[2];
 
 	memset(sup, 0xaa, sizeof sup);
+	memset(dicts, 0xdd, sizeof dicts);
 	memset(b0, 0, sizeof b0);
 	memset(b1, 0, sizeof b1);
 	memset(p, 0, sizeof p);
@@ -42,6 +43,7 @@ static void golden_file(struct index_file *f)
 	b0[0].offset = 0;
 	b0[0].length = 1041;
 	b0[0].raw_length = 1000000;
+	b0[0].dict = 1;
 	fill_seq(b0[1].id, 0x70);
 	b0[1].offset = 1041;
 	b0[1].length = 41;
@@ -56,13 +58,18 @@ static void golden_file(struct index_file *f)
 	b1[0].raw_length = 159;
 	f->nsupersedes = 1;
 	f->supersedes = sup;
+	f->ndicts = 1;
+	f->dicts = dicts;
 	f->npacks = 2;
 	f->packs = p;
 }
 
 static int file_equal(const struct index_file *a, const struct index_file *b)
 {
-	if (a->nsupersedes != b->nsupersedes || a->npacks != b->npacks)
+	if (a->nsupersedes != b->nsupersedes || a->npacks != b->npacks ||
+	    a->ndicts != b->ndicts)
+		return 0;
+	if (a->ndicts && memcmp(a->dicts, b->dicts, 32 * a->ndicts) != 0)
 		return 0;
 	if (a->nsupersedes &&
 	    memcmp(a->supersedes, b->supersedes, 32 * a->nsupersedes) != 0)
@@ -77,7 +84,7 @@ static int file_equal(const struct index_file *a, const struct index_file *b)
 			const struct index_blob *v = &y->blobs[j];
 			if (memcmp(u->id, v->id, 32) || u->offset != v->offset ||
 			    u->length != v->length ||
-			    u->raw_length != v->raw_length)
+			    u->raw_length != v->raw_length || u->dict != v->dict)
 				return 0;
 		}
 	}
@@ -132,7 +139,7 @@ static void test_codec(void)
 	struct index_file empty = {0};
 	bad.len = 0;
 	CHECK_RC(index_file_encode(&empty, &bad), 0);
-	CHECK(bad.len == 3);
+	CHECK(bad.len == 4);
 	CHECK_RC(index_file_decode(bad.p, bad.len, &d), 0);
 	CHECK(d.npacks == 0 && d.nsupersedes == 0);
 	index_file_free(&d);
@@ -199,7 +206,7 @@ static void test_codec(void)
 	b.length = b.raw_length = 100;
 	bad.len = 0;
 	CHECK_RC(index_file_encode(&f, &bad), 0);
-	bad.p[3 + 32] = 2;
+	bad.p[4 + 32] = 2;
 	CHECK_RC(index_file_decode(bad.p, bad.len, &d), CAIRN_E_CORRUPT);
 	/* the encoder's own refusals leave out unchanged */
 	bad.len = 0;
@@ -240,10 +247,10 @@ static void test_small(void)
 	CHECK(memcmp(index_pack_id(x, nb), pb, 32) == 0);
 	CHECK(index_pack_type(x, nb) == BLOB_TREE);
 
-	loc = (struct blob_loc){nb, BLOB_TREE, 10, 50, 9};
+	loc = (struct blob_loc){nb, BLOB_TREE, 10, 50, 9, 0};
 	CHECK_RC(index_blob_add(x, id, &loc), 0);
 	/* a duplicate keeps the first location */
-	struct blob_loc loc2 = {na, BLOB_DATA, 1, 2, 3};
+	struct blob_loc loc2 = {na, BLOB_DATA, 1, 2, 3, 0};
 	CHECK_RC(index_blob_add(x, id, &loc2), 0);
 	CHECK(index_blob_count(x) == 1);
 	CHECK_RC(index_lookup(x, id, &got), 0);
@@ -256,17 +263,17 @@ static void test_small(void)
 	uint8_t id2[32];
 	fill_seq(id2, 2);
 	struct blob_loc r;
-	r = (struct blob_loc){0, 2, 0, 41, 0};
+	r = (struct blob_loc){0, 2, 0, 41, 0, 0};
 	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_INVAL);
-	r = (struct blob_loc){0, 0, (uint64_t)UINT32_MAX + 1, 41, 0};
+	r = (struct blob_loc){0, 0, (uint64_t)UINT32_MAX + 1, 41, 0, 0};
 	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
-	r = (struct blob_loc){0, 0, UINT32_MAX - 40, 41, 0};
+	r = (struct blob_loc){0, 0, UINT32_MAX - 40, 41, 0, 0};
 	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
-	r = (struct blob_loc){0, 0, 0, 41, (uint64_t)UINT32_MAX + 1};
+	r = (struct blob_loc){0, 0, 0, 41, (uint64_t)UINT32_MAX + 1, 0};
 	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
-	r = (struct blob_loc){0x80000000u, 0, 0, 41, 0};
+	r = (struct blob_loc){0x80000000u, 0, 0, 41, 0, 0};
 	CHECK_RC(index_blob_add(x, id2, &r), CAIRN_E_RANGE);
-	r = (struct blob_loc){0, 0, UINT32_MAX - 41, 41, UINT32_MAX};
+	r = (struct blob_loc){0, 0, UINT32_MAX - 41, 41, UINT32_MAX, 0};
 	CHECK_RC(index_blob_add(x, id2, &r), 0);
 	CHECK_RC(index_lookup(x, id2, &got), 0);
 	CHECK(got.offset == UINT32_MAX - 41 && got.raw_length == UINT32_MAX);
@@ -349,7 +356,7 @@ static void test_million(void)
 		struct blob_loc loc = {packs[p], (uint8_t)(p & 1),
 				       (uint32_t)(i * 7919 % 0x80000000u),
 				       41 + (uint32_t)(i % 65536),
-				       (uint32_t)i};
+				       (uint32_t)i, 0};
 		if (index_blob_add(x, ids[i], &loc) != 0) {
 			CHECK(!"index_blob_add failed");
 			break;
@@ -381,7 +388,7 @@ static void test_million(void)
 	CHECK(found == 0);
 	double t2 = now();
 	/* duplicates keep the first */
-	struct blob_loc other = {packs[0], 0, 1, 41, 0};
+	struct blob_loc other = {packs[0], 0, 1, 41, 0, 0};
 	for (size_t i = 0; i < 1000; i++)
 		CHECK_RC(index_blob_add(x, ids[i * 997], &other), 0);
 	CHECK(index_blob_count(x) == N);

@@ -20,6 +20,7 @@ const char *backend_type_dir(enum obj_type t)
 	case OBJ_SNAPSHOT: return "snapshots";
 	case OBJ_INDEX: return "index";
 	case OBJ_PACK: return "data";
+	case OBJ_DICT: return "dicts";
 	default: return NULL;
 	}
 }

@@ -29,6 +29,7 @@ enum obj_type {
 	OBJ_SNAPSHOT,
 	OBJ_INDEX,
 	OBJ_PACK,
+	OBJ_DICT,
 	OBJ__MAX
 };
 

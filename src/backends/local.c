@@ -157,6 +157,8 @@ static int commit_tmp(struct local *l, int fd, const char *tmp,
 	return rc;
 }
 
+static int mkdir_p(const char *path);
+
 static int local_put(struct backend *b, enum obj_type t, const char *name,
 		     const void *p, size_t n)
 {
@@ -168,6 +170,12 @@ static int local_put(struct backend *b, enum obj_type t, const char *name,
 	rc = obj_dir(l, t, name, dir, sizeof dir);
 	if (rc == 0)
 		rc = tmp_open(dir, tmp, sizeof tmp, &fd);
+	if (rc == CAIRN_E_NOTFOUND && t != OBJ_CONFIG) {
+		/* a directory a newer writer added to an older layout */
+		rc = mkdir_p(dir);
+		if (rc == 0)
+			rc = tmp_open(dir, tmp, sizeof tmp, &fd);
+	}
 	if (rc < 0)
 		return rc;
 	rc = write_all(fd, p, n);
@@ -403,10 +411,10 @@ static int local_open(const char *location, int create, struct backend **ret)
 		l->root[--n] = 0;
 	if (create) {
 		static const char *const sub[] = {"keys", "snapshots", "index",
-						  "data"};
+						  "data", "dicts"};
 		char p[PATH_MAX];
 		TRY(mkdir_p(l->root));
-		for (size_t i = 0; i < 4; i++) {
+		for (size_t i = 0; i < 5; i++) {
 			snprintf(p, sizeof p, "%s/%s", l->root, sub[i]);
 			TRY(mkdir_p(p));
 		}

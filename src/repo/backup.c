@@ -20,6 +20,7 @@
 #include "repo_internal.h"
 
 #include "chunker.h"
+#include "dict.h"
 #include "pack.h"
 #include "snapshot.h"
 #include "source.h"
@@ -39,6 +40,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <zstd.h>
 
 #define READ_BLOCK (1u << 20)
@@ -47,6 +49,8 @@
 struct open_pack {
 	struct pack_writer *pw;
 	struct backend_writer *bw;
+	uint8_t *uses_dict;        /* per blob added: compressed with the dict */
+	size_t nused, capused;
 };
 
 struct bk;
@@ -63,6 +67,7 @@ struct bk_job {
 	uint8_t id[32];
 	uint8_t *data;
 	size_t len;
+	const struct blob_dict *dict;  /* NULL: plain zstd */
 };
 
 struct owner_cache {
@@ -84,6 +89,17 @@ struct bk {
 	uint64_t data_added_packed;
 
 	struct index *pending;    /* queued this run; calling thread only */
+
+	/* the run's compression dictionary (dict.h): samples are collected
+	 * from the first new data, then one dictionary is trained and used
+	 * for every later data blob */
+	int dict_state;           /* 0 collecting, 1 in use, 2 none */
+	struct buf samples;
+	size_t *sample_sizes;
+	unsigned nsamples, capsamples;
+	struct blob_dict dict;
+	ZSTD_CDict *cdict;
+	uint32_t dict_num;        /* its number in the repository index */
 	chunker ch_stream, ch_files;
 	struct snapshot_summary sum;
 	uint64_t files_failed;
@@ -132,6 +148,10 @@ static int bk_index_flush(struct bk *bk)
 	int rc = 0;
 	if (!bk->newidx.npacks)
 		return 0;
+	if (bk->dict_state == 1) {
+		bk->newidx.ndicts = 1;
+		bk->newidx.dicts = &bk->dict.id;
+	}
 	TRY(index_file_encode(&bk->newidx, &pt));
 	TRY(repo_object_save(bk->r, OBJ_INDEX, MAGIC_INDEX, pt.p, pt.len, NULL));
 	for (size_t i = 0; i < bk->newidx.npacks; i++)
@@ -144,6 +164,8 @@ out:
 
 /* Finishes and commits a worker's open pack, then makes its blobs
  * visible in the index. */
+static void pack_abort(struct open_pack *op);
+
 static int pack_close(struct bk *bk, struct open_pack *op)
 {
 	uint8_t pid[32];
@@ -190,6 +212,8 @@ static int pack_close(struct bk *bk, struct open_pack *op)
 		ip->blobs[i].offset = e[i].offset;
 		ip->blobs[i].length = e[i].length;
 		ip->blobs[i].raw_length = e[i].raw_length;
+		/* the run has one dictionary: number 1 of its index files */
+		ip->blobs[i].dict = i < op->nused && op->uses_dict[i] ? 1 : 0;
 	}
 	bk->newidx.npacks++;
 
@@ -197,8 +221,12 @@ static int pack_close(struct bk *bk, struct open_pack *op)
 	uint32_t pn;
 	rc = index_pack_add(bk->r->idx, pid, type, &pn);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct blob_loc loc = {pn, type, e[i].offset, e[i].length,
-				       e[i].raw_length};
+		struct blob_loc loc = {.pack = pn, .type = type,
+				       .offset = e[i].offset,
+				       .length = e[i].length,
+				       .raw_length = e[i].raw_length};
+		if (ip->blobs[i].dict)
+			loc.dict = bk->dict_num + 1;
 		rc = index_blob_add(bk->r->idx, e[i].id, &loc);
 	}
 	pthread_mutex_unlock(&bk->r->mu);
@@ -206,11 +234,7 @@ static int pack_close(struct bk *bk, struct open_pack *op)
 		rc = bk_index_flush(bk);
 	pthread_mutex_unlock(&bk->mu);
 out:
-	if (op->bw)
-		backend_writer_abort(op->bw);
-	pack_writer_free(op->pw);
-	op->pw = NULL;
-	op->bw = NULL;
+	pack_abort(op);
 	return rc;
 }
 
@@ -219,8 +243,8 @@ static void pack_abort(struct open_pack *op)
 	if (op->bw)
 		backend_writer_abort(op->bw);
 	pack_writer_free(op->pw);
-	op->pw = NULL;
-	op->bw = NULL;
+	free(op->uses_dict);
+	memset(op, 0, sizeof *op);
 }
 
 static void bk_job_run(void *arg, void *state)
@@ -246,9 +270,21 @@ static void bk_job_run(void *arg, void *state)
 		}
 	}
 	w->rec.len = 0;
-	TRY(blob_encode(pack_writer_key(op->pw), job->type, job->id, job->data,
-			job->len, bk->level, w->cctx, &w->rec));
+	TRY(blob_encode_dict(pack_writer_key(op->pw), job->type, job->id,
+			     job->data, job->len, bk->level, w->cctx, job->dict,
+			     &w->rec));
+	if (op->nused == op->capused) {
+		size_t cap = op->capused ? op->capused * 2 : 256;
+		void *p = realloc(op->uses_dict, cap);
+		if (!p) {
+			rc = CAIRN_E_NOMEM;
+			goto out;
+		}
+		op->uses_dict = p;
+		op->capused = cap;
+	}
 	TRY(pack_writer_add(op->pw, job->id, w->rec.p, w->rec.len, job->len));
+	op->uses_dict[op->nused++] = job->dict != NULL;
 	__atomic_add_fetch(&bk->data_added_packed, w->rec.len, __ATOMIC_RELAXED);
 	if (pack_writer_size(op->pw) >= bk->r->cfg.pack_size)
 		TRY(pack_close(bk, op));
@@ -321,6 +357,81 @@ static int blob_known(struct bk *bk, const uint8_t id[32])
 	return has;
 }
 
+/* Trains the run's dictionary from the samples, stores it (durably,
+ * before any blob that needs it can be indexed) and digests it for the
+ * workers.  A dictionary that does not train is no error: the run goes on
+ * with plain zstd. */
+static int bk_dict_train(struct bk *bk)
+{
+	struct buf d = BUF_INIT, obj = BUF_INIT;
+	char hex[65];
+	int rc = dict_train(bk->samples.p, bk->sample_sizes, bk->nsamples, &d);
+	buf_free(&bk->samples);
+	free(bk->sample_sizes);
+	bk->sample_sizes = NULL;
+	bk->dict_state = 2;
+	if (rc == CAIRN_E_INVAL || bk->level == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	TRY(dict_seal(bk->r->keys->data_pk, d.p, d.len, &obj));
+	crypto_object_hash(obj.p, obj.len, bk->dict.id);
+	hex_encode(hex, bk->dict.id, 32);
+	TRY(backend_put(bk->r->be, OBJ_DICT, hex, obj.p, obj.len));
+	bk->cdict = ZSTD_createCDict(d.p, d.len, bk->level);
+	if (!bk->cdict) {
+		rc = CAIRN_E_NOMEM;
+		goto out;
+	}
+	bk->dict.cdict = bk->cdict;
+	pthread_mutex_lock(&bk->r->mu);
+	rc = index_dict_add(bk->r->idx, bk->dict.id, &bk->dict_num);
+	pthread_mutex_unlock(&bk->r->mu);
+	if (rc == 0)
+		bk->dict_state = 1;
+out:
+	if (d.p)
+		sodium_memzero(d.p, d.cap);
+	buf_free(&d);
+	buf_free(&obj);
+	return rc;
+}
+
+/* Takes training samples from a new data chunk: pieces of DICT_PIECE
+ * bytes spread over it, at most DICT_PIECES_MAX, so that large file
+ * chunks and small stream chunks both give many samples. */
+static int bk_dict_sample(struct bk *bk, const uint8_t *data, size_t len)
+{
+	int rc = 0;
+	if (len < 64)
+		return 0;
+	size_t pieces = (len + DICT_PIECE - 1) / DICT_PIECE;
+	if (pieces > DICT_PIECES_MAX)
+		pieces = DICT_PIECES_MAX;
+	size_t stride = len / pieces;
+	for (size_t i = 0; i < pieces; i++) {
+		size_t off = i * stride;
+		size_t take = len - off < DICT_PIECE ? len - off : DICT_PIECE;
+		if (bk->nsamples == bk->capsamples) {
+			unsigned cap = bk->capsamples ? bk->capsamples * 2 : 256;
+			void *p = realloc(bk->sample_sizes,
+					  cap * sizeof *bk->sample_sizes);
+			if (!p)
+				return CAIRN_E_NOMEM;
+			bk->sample_sizes = p;
+			bk->capsamples = cap;
+		}
+		TRY(buf_put(&bk->samples, data + off, take));
+		bk->sample_sizes[bk->nsamples++] = take;
+	}
+	if (bk->samples.len >= DICT_TRAIN_BYTES)
+		rc = bk_dict_train(bk);
+out:
+	return rc;
+}
+
 /* Takes ownership of data. */
 static int bk_submit(struct bk *bk, uint8_t type, const uint8_t id[32],
 		     uint8_t *data, size_t len)
@@ -345,6 +456,17 @@ static int bk_submit(struct bk *bk, uint8_t type, const uint8_t id[32],
 	memcpy(job->id, id, 32);
 	job->data = data;
 	job->len = len;
+	job->dict = NULL;
+	if (type == BLOB_DATA && bk->dict_state == 0) {
+		rc = bk_dict_sample(bk, data, len);
+		if (rc < 0) {
+			free(data);
+			free(job);
+			return rc;
+		}
+	}
+	if (type == BLOB_DATA && bk->dict_state == 1)
+		job->dict = &bk->dict;
 	if (type == BLOB_DATA) {
 		bk->sum.data_blobs++;
 		bk->sum.data_added += len;
@@ -1288,6 +1410,11 @@ out:
 		free(bk.newidx.packs[i].blobs);
 	free(bk.newidx.packs);
 	index_free(bk.pending);
+	ZSTD_freeCDict(bk.cdict);
+	if (bk.samples.p)
+		sodium_memzero(bk.samples.p, bk.samples.cap);
+	buf_free(&bk.samples);
+	free(bk.sample_sizes);
 	snapshot_free(&snap);
 	buf_free(&enc);
 	pthread_mutex_destroy(&bk.mu);

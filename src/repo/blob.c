@@ -11,6 +11,8 @@
 
 #include <sodium.h>
 #include <string.h>
+/* for ZSTD_c_forceAttachDict, a parameter of the stable setParameter call */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -18,6 +20,7 @@
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define ENC_RAW 0
 #define ENC_ZSTD 1
+#define ENC_ZSTD_DICT 2   /* body: dictionary id (32) || zstd frame */
 
 static void blob_ad(uint8_t ad[33], uint8_t type, const uint8_t id[32])
 {
@@ -33,12 +36,13 @@ static uint64_t blob_raw_max(uint8_t type)
 /* Compresses raw into dst (capacity cap); *ret gets the frame size, or 0
  * when the frame does not fit or zstd fails otherwise (the caller then
  * stores raw).  Only an allocation failure is an error. */
-static int blob_compress(ZSTD_CCtx *cctx, int level, const void *raw,
+static int blob_compress(ZSTD_CCtx *cctx, int level,
+			 const struct ZSTD_CDict_s *cdict, const void *raw,
 			 size_t n, uint8_t *dst, size_t cap, size_t *ret)
 {
 	ZSTD_CCtx *own = NULL;
 	*ret = 0;
-	if (level == 0 || n < 2)
+	if (level == 0 || n < 2 || cap == 0)
 		return 0;
 	if (!cctx) {
 		own = ZSTD_createCCtx();
@@ -46,7 +50,22 @@ static int blob_compress(ZSTD_CCtx *cctx, int level, const void *raw,
 			return CAIRN_E_NOMEM;
 		cctx = own;
 	}
-	size_t r = ZSTD_compressCCtx(cctx, dst, cap, raw, n, level);
+	size_t r;
+	if (cdict) {
+		/* Attach the digested dictionary instead of copying its
+		 * tables into the context for every blob: for 64 KiB inputs
+		 * the copy costs more than the compression. */
+		ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+		r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_forceAttachDict,
+					   ZSTD_dictForceAttach);
+		if (!ZSTD_isError(r))
+			r = ZSTD_CCtx_refCDict(cctx, cdict);
+		if (!ZSTD_isError(r))
+			r = ZSTD_compress2(cctx, dst, cap, raw, n);
+		ZSTD_CCtx_refCDict(cctx, NULL);
+	} else {
+		r = ZSTD_compressCCtx(cctx, dst, cap, raw, n, level);
+	}
 	if (!ZSTD_isError(r))
 		*ret = r;
 	else if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation) {
@@ -60,6 +79,15 @@ static int blob_compress(ZSTD_CCtx *cctx, int level, const void *raw,
 int blob_encode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 		const void *raw, size_t n, int level, struct ZSTD_CCtx_s *cctx,
 		struct buf *out)
+{
+	return blob_encode_dict(pack_key, type, id, raw, n, level, cctx, NULL,
+				out);
+}
+
+int blob_encode_dict(const uint8_t pack_key[32], uint8_t type,
+		     const uint8_t id[32], const void *raw, size_t n, int level,
+		     struct ZSTD_CCtx_s *cctx, const struct blob_dict *dict,
+		     struct buf *out)
 {
 	const size_t start = out->len;
 	int rc;
@@ -75,11 +103,23 @@ int blob_encode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 	uint8_t *rec = out->p + start;
 	uint8_t *plain = rec + NONCE_LEN;      /* encoding || body */
 	size_t body = 0;
-	TRY(blob_compress(cctx, level, raw, n, plain + 1, n ? n - 1 : 0,
-			  &body));
-	if (body > 0) {
-		plain[0] = ENC_ZSTD;
-	} else {
+	if (dict && n > 32 + 1) {
+		/* the frame must fit in n - 1 - 32 for the whole body to be
+		 * smaller than raw */
+		TRY(blob_compress(cctx, level, dict->cdict, raw, n,
+				  plain + 1 + 32, n - 1 - 32, &body));
+		if (body > 0) {
+			plain[0] = ENC_ZSTD_DICT;
+			memcpy(plain + 1, dict->id, 32);
+			body += 32;
+		}
+	} else if (!dict) {
+		TRY(blob_compress(cctx, level, NULL, raw, n, plain + 1,
+				  n ? n - 1 : 0, &body));
+		if (body > 0)
+			plain[0] = ENC_ZSTD;
+	}
+	if (body == 0) {
 		plain[0] = ENC_RAW;
 		if (n)
 			memcpy(plain + 1, raw, n);
@@ -110,7 +150,8 @@ out:
 
 /* Decompresses one zstd frame of exactly raw_length bytes into a fresh
  * buffer swapped into out. */
-static int blob_decompress(ZSTD_DCtx *dctx, const uint8_t *body, size_t len,
+static int blob_decompress(ZSTD_DCtx *dctx, const struct ZSTD_DDict_s *ddict,
+			   const uint8_t *body, size_t len,
 			   uint64_t raw_length, struct buf *out)
 {
 	static const uint8_t magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
@@ -135,7 +176,9 @@ static int blob_decompress(ZSTD_DCtx *dctx, const uint8_t *body, size_t len,
 	}
 	/* zstd itself refuses output that disagrees with the frame's size */
 	TRY(buf_reserve(&dst, (size_t)raw_length + 1));
-	size_t r = ZSTD_decompressDCtx(dctx, dst.p, dst.cap, body, len);
+	size_t r = ddict ? ZSTD_decompress_usingDDict(dctx, dst.p, dst.cap, body,
+						     len, ddict)
+			 : ZSTD_decompressDCtx(dctx, dst.p, dst.cap, body, len);
 	if (ZSTD_isError(r) || r != raw_length) {
 		rc = CAIRN_E_CORRUPT;
 		goto out;
@@ -158,6 +201,15 @@ out:
 int blob_decode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 		const void *rec, size_t len, uint64_t raw_length,
 		struct ZSTD_DCtx_s *dctx, struct buf *out)
+{
+	return blob_decode_dict(pack_key, type, id, rec, len, raw_length, dctx,
+				NULL, out);
+}
+
+int blob_decode_dict(const uint8_t pack_key[32], uint8_t type,
+		     const uint8_t id[32], const void *rec, size_t len,
+		     uint64_t raw_length, struct ZSTD_DCtx_s *dctx,
+		     const struct blob_dict_resolver *res, struct buf *out)
 {
 	const uint8_t *r = rec;
 	int rc;
@@ -193,9 +245,23 @@ int blob_decode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 		rc = 0;
 		break;
 	case ENC_ZSTD:
-		rc = blob_decompress(dctx, out->p + 1, plen - 1, raw_length,
-				     out);
+		rc = blob_decompress(dctx, NULL, out->p + 1, plen - 1,
+				     raw_length, out);
 		break;
+	case ENC_ZSTD_DICT: {
+		const struct ZSTD_DDict_s *dd = NULL;
+		/* dictionaries are data blobs' business only */
+		if (type != BLOB_DATA || !res || plen < 1 + 32 + 4) {
+			rc = CAIRN_E_CORRUPT;
+			goto out;
+		}
+		rc = res->get(res->ud, out->p + 1, &dd);
+		if (rc < 0)
+			goto out;
+		rc = blob_decompress(dctx, dd, out->p + 1 + 32, plen - 1 - 32,
+				     raw_length, out);
+		break;
+	}
 	default:
 		rc = CAIRN_E_CORRUPT;
 		break;
@@ -205,7 +271,7 @@ out:
 		if (out->p)
 			sodium_memzero(out->p, out->cap);
 		out->len = 0;
-		if (rc != CAIRN_E_NOMEM)
+		if (rc != CAIRN_E_NOMEM && rc != CAIRN_E_NOTFOUND)
 			rc = CAIRN_E_CORRUPT;
 	}
 	return rc;

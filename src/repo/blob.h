@@ -20,6 +20,22 @@ enum blob_type { BLOB_DATA = 0, BLOB_TREE = 1 };
 
 struct ZSTD_CCtx_s;
 struct ZSTD_DCtx_s;
+struct ZSTD_CDict_s;
+struct ZSTD_DDict_s;
+
+/* A dictionary to compress with: its object id and the digested form. */
+struct blob_dict {
+	uint8_t id[32];
+	const struct ZSTD_CDict_s *cdict;
+};
+
+/* Finds the digested dictionary named id for decoding; returns 0, or
+ * CAIRN_E_NOTFOUND / CAIRN_E_CORRUPT.  *ret stays owned by the resolver. */
+struct blob_dict_resolver {
+	int (*get)(void *ud, const uint8_t id[32],
+		   const struct ZSTD_DDict_s **ret);
+	void *ud;
+};
 
 /* Appends the record for plaintext (raw, n) to out: zstd at `level` (stored
  * raw when not smaller; level 0 = never compress), then AEAD under
@@ -33,6 +49,13 @@ int blob_encode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 		const void *raw, size_t n, int level, struct ZSTD_CCtx_s *cctx,
 		struct buf *out);
 
+/* As blob_encode, compressing with dict (format.md 6, encoding 2) when it
+ * is non-NULL; level is then the dictionary's. */
+int blob_encode_dict(const uint8_t pack_key[32], uint8_t type,
+		     const uint8_t id[32], const void *raw, size_t n, int level,
+		     struct ZSTD_CCtx_s *cctx, const struct blob_dict *dict,
+		     struct buf *out);
+
 /* Decrypts and decompresses one record into out (replacing its content).
  * raw_length is the indexed length, checked: a raw body must be that long
  * and a zstd body must be exactly one frame declaring that content size
@@ -43,5 +66,11 @@ int blob_encode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 int blob_decode(const uint8_t pack_key[32], uint8_t type, const uint8_t id[32],
 		const void *rec, size_t len, uint64_t raw_length,
 		struct ZSTD_DCtx_s *dctx, struct buf *out);
+/* As blob_decode, resolving dictionaries through res (NULL: a record that
+ * needs one is corrupt).  A missing dictionary gives CAIRN_E_NOTFOUND. */
+int blob_decode_dict(const uint8_t pack_key[32], uint8_t type,
+		     const uint8_t id[32], const void *rec, size_t len,
+		     uint64_t raw_length, struct ZSTD_DCtx_s *dctx,
+		     const struct blob_dict_resolver *res, struct buf *out);
 
 #endif

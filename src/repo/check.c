@@ -136,6 +136,16 @@ static int ck_packs(struct ck *ck)
 		}
 		limit[i] = tr.header_offset;
 	}
+	for (uint32_t i = 0; i < index_dict_count(r->idx); i++) {
+		char hex[65], msg[256];
+		uint64_t size;
+		hex_encode(hex, index_dict_id(r->idx, i), 32);
+		if (backend_stat(r->be, OBJ_DICT, hex, &size) < 0) {
+			snprintf(msg, sizeof msg, "dictionary %s is named in the "
+				 "index but missing from the repository", hex);
+			ck_report(ck, EV_ERROR, NULL, CAIRN_E_NOTFOUND, msg);
+		}
+	}
 	struct ck_blobscan bs = {ck, limit};
 	rc = index_foreach(r->idx, ck_index_entry, &bs);
 	free(limit);
@@ -373,9 +383,10 @@ static void ck_pack_run(void *arg, void *state)
 				 "blob %s: header and index disagree", bhex);
 			ck_pack_fail(ck, hex, msg, CAIRN_E_CORRUPT);
 		}
-		rc = blob_decode(key, ents[i].type, ents[i].id,
-				 w->pack.p + ents[i].offset, ents[i].length,
-				 ents[i].raw_length, w->dctx, &w->out);
+		rc = blob_decode_dict(key, ents[i].type, ents[i].id,
+				      w->pack.p + ents[i].offset,
+				      ents[i].length, ents[i].raw_length,
+				      w->dctx, &ck->r->resolver, &w->out);
 		if (rc == 0) {
 			crypto_chunk_id(ck->r->keys, w->out.p, w->out.len, h);
 			if (sodium_memcmp(h, ents[i].id, 32) != 0)

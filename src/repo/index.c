@@ -1,13 +1,13 @@
 /* index.c: index files (docs/format.md section 8) and the in-memory index.
  *
- * The in-memory index keeps blob locations in a dense array of 48-byte
+ * The in-memory index keeps blob locations in a dense array of 52-byte
  * entries, in insertion order, and finds them through an open-addressing
  * table (linear probing, power-of-two size, grown by doubling at load 0.7)
  * of 8-byte slots: entry number + 1 in the low half (0 = empty), a 32-bit
  * tag of the id in the high half, so that a probe rarely touches an entry
  * that does not match.  Blob ids are keyed hashes, uniformly distributed,
  * so the first 8 bytes serve as the hash.  Memory: 48 bytes per entry
- * plus 8 per slot, with growth slack 60-100 bytes per blob (about 65 at a
+ * plus 8 per slot, with growth slack 64-104 bytes per blob (about 70 at a
  * million).
  *
  * Pack numbers and the pack type share one u32 (type in the top bit), so
@@ -24,9 +24,9 @@
 #include <string.h>
 
 #define INDEX_VERSION 1
-/* Smallest encodings: a blob entry (id + three 1-byte varints) and a pack
+/* Smallest encodings: a blob entry (id + four 1-byte varints) and a pack
  * with one blob (id, type, count, entry). */
-#define IX_BLOB_MIN (32 + 3)
+#define IX_BLOB_MIN (32 + 4)
 #define IX_PACK_MIN (32 + 1 + 1 + IX_BLOB_MIN)
 
 static uint64_t raw_max(uint8_t type)
@@ -45,6 +45,9 @@ int index_file_encode(const struct index_file *f, struct buf *out)
 	TRY(buf_put_varint(out, f->nsupersedes));
 	for (size_t i = 0; i < f->nsupersedes; i++)
 		TRY(buf_put(out, f->supersedes[i], 32));
+	TRY(buf_put_varint(out, f->ndicts));
+	for (size_t i = 0; i < f->ndicts; i++)
+		TRY(buf_put(out, f->dicts[i], 32));
 	TRY(buf_put_varint(out, f->npacks));
 	for (size_t i = 0; i < f->npacks; i++) {
 		const struct index_pack *p = &f->packs[i];
@@ -61,6 +64,11 @@ int index_file_encode(const struct index_file *f, struct buf *out)
 			TRY(buf_put_varint(out, b->offset));
 			TRY(buf_put_varint(out, b->length));
 			TRY(buf_put_varint(out, b->raw_length));
+			if (b->dict > f->ndicts) {
+				rc = CAIRN_E_INVAL;
+				goto out;
+			}
+			TRY(buf_put_varint(out, b->dict));
 		}
 	}
 out:
@@ -69,7 +77,8 @@ out:
 	return rc;
 }
 
-static int index_pack_decode(struct rd *r, struct index_pack *p)
+static int index_pack_decode(struct rd *r, struct index_pack *p,
+			     size_t ndicts)
 {
 	rd_bytes(r, p->id, 32);
 	p->type = rd_u8(r);
@@ -87,7 +96,11 @@ static int index_pack_decode(struct rd *r, struct index_pack *p)
 		b->offset = rd_varint(r);
 		b->length = rd_varint(r);
 		b->raw_length = rd_varint(r);
-		if (r->err || b->length < BLOB_OVERHEAD ||
+		uint64_t d = rd_varint(r);
+		if (r->err || d > ndicts || (d && p->type != BLOB_DATA))
+			return CAIRN_E_CORRUPT;
+		b->dict = (uint32_t)d;
+		if (b->length < BLOB_OVERHEAD ||
 		    b->length - BLOB_OVERHEAD > raw_max(p->type) ||
 		    b->raw_length > raw_max(p->type) ||
 		    b->offset > UINT64_MAX - b->length)
@@ -126,6 +139,20 @@ int index_file_decode(const void *p, size_t n, struct index_file *ret)
 		f.nsupersedes = (size_t)s;
 		rd_bytes(&r, f.supersedes, (size_t)s * 32);
 	}
+	uint64_t nd = rd_varint(&r);
+	if (r.err || nd > rd_left(&r) / 32) {
+		rc = CAIRN_E_CORRUPT;
+		goto out;
+	}
+	if (nd) {
+		f.dicts = malloc((size_t)nd * 32);
+		if (!f.dicts) {
+			rc = CAIRN_E_NOMEM;
+			goto out;
+		}
+		f.ndicts = (size_t)nd;
+		rd_bytes(&r, f.dicts, (size_t)nd * 32);
+	}
 	uint64_t np = rd_varint(&r);
 	if (r.err || np > rd_left(&r) / IX_PACK_MIN) {
 		rc = CAIRN_E_CORRUPT;
@@ -140,7 +167,7 @@ int index_file_decode(const void *p, size_t n, struct index_file *ret)
 		f.npacks = (size_t)np;
 	}
 	for (size_t i = 0; i < f.npacks; i++)
-		TRY(index_pack_decode(&r, &f.packs[i]));
+		TRY(index_pack_decode(&r, &f.packs[i], f.ndicts));
 	if (r.err || rd_left(&r) != 0) {
 		rc = CAIRN_E_CORRUPT;
 		goto out;
@@ -161,6 +188,7 @@ void index_file_free(struct index_file *f)
 	}
 	free(f->packs);
 	free(f->supersedes);
+	free(f->dicts);
 	memset(f, 0, sizeof *f);
 }
 
@@ -170,6 +198,7 @@ struct ix_entry {
 	uint8_t id[32];
 	uint32_t pack_type;     /* pack number | type << 31 */
 	uint32_t offset, length, raw_length;
+	uint32_t dict;          /* 0 none, else dictionary number + 1 */
 };
 
 struct ix_pack {
@@ -185,6 +214,9 @@ struct index {
 
 	struct ix_pack *packs;
 	uint32_t npacks, capp;
+
+	uint8_t (*dicts)[32];   /* few: one per backup run at most */
+	uint32_t ndicts;
 	uint32_t *pslot;        /* pack number + 1; 0 = empty */
 	size_t npslot;
 };
@@ -217,8 +249,34 @@ void index_free(struct index *x)
 	free(x->slot);
 	free(x->packs);
 	free(x->pslot);
+	free(x->dicts);
 	free(x);
 }
+
+int index_dict_add(struct index *x, const uint8_t id[32], uint32_t *ret)
+{
+	for (uint32_t i = 0; i < x->ndicts; i++)
+		if (!memcmp(x->dicts[i], id, 32)) {
+			*ret = i;
+			return 0;
+		}
+	if (x->ndicts >= IX_PACK_LIMIT)
+		return CAIRN_E_RANGE;
+	void *p = realloc(x->dicts, ((size_t)x->ndicts + 1) * 32);
+	if (!p)
+		return CAIRN_E_NOMEM;
+	x->dicts = p;
+	memcpy(x->dicts[x->ndicts], id, 32);
+	*ret = x->ndicts++;
+	return 0;
+}
+
+const uint8_t *index_dict_id(const struct index *x, uint32_t n)
+{
+	return n < x->ndicts ? x->dicts[n] : NULL;
+}
+
+uint32_t index_dict_count(const struct index *x) { return x->ndicts; }
 
 /* Returns the slot holding id, or the empty slot where it would go. */
 static size_t ix_find(const struct index *x, const uint8_t id[32])
@@ -380,6 +438,7 @@ int index_blob_add(struct index *x, const uint8_t id[32],
 	e->offset = (uint32_t)loc->offset;
 	e->length = (uint32_t)loc->length;
 	e->raw_length = (uint32_t)loc->raw_length;
+	e->dict = loc->dict;
 	x->slot[i] = (uint64_t)(x->n + 1) | (ix_hash(id) >> 32) << 32;
 	x->n++;
 	rc = 0;
@@ -404,18 +463,34 @@ int index_merge_file(struct index *x, const struct index_file *f)
 				return CAIRN_E_RANGE;
 		}
 	}
+	uint32_t *dmap = NULL;
+	if (f->ndicts) {
+		dmap = calloc(f->ndicts, sizeof *dmap);
+		if (!dmap)
+			return CAIRN_E_NOMEM;
+		for (size_t i = 0; i < f->ndicts; i++) {
+			TRY(index_dict_add(x, f->dicts[i], &dmap[i]));
+		}
+	}
 	for (size_t i = 0; i < f->npacks; i++) {
 		const struct index_pack *p = &f->packs[i];
 		struct blob_loc loc = {.type = p->type};
 		TRY(index_pack_add(x, p->id, p->type, &loc.pack));
 		for (size_t j = 0; j < p->n; j++) {
+			uint32_t d = p->blobs[j].dict;
+			if (d > f->ndicts) {
+				rc = CAIRN_E_INVAL;
+				goto out;
+			}
 			loc.offset = p->blobs[j].offset;
 			loc.length = p->blobs[j].length;
 			loc.raw_length = p->blobs[j].raw_length;
+			loc.dict = d ? dmap[d - 1] + 1 : 0;
 			TRY(index_blob_add(x, p->blobs[j].id, &loc));
 		}
 	}
 out:
+	free(dmap);
 	return rc;
 }
 
@@ -426,6 +501,7 @@ static void ix_loc(const struct ix_entry *e, struct blob_loc *loc)
 	loc->offset = e->offset;
 	loc->length = e->length;
 	loc->raw_length = e->raw_length;
+	loc->dict = e->dict;
 }
 
 int index_lookup(const struct index *x, const uint8_t id[32],

@@ -20,6 +20,7 @@ struct index_blob {
 	uint64_t offset;
 	uint64_t length;
 	uint64_t raw_length;
+	uint32_t dict;     /* 0: none; k: the file's dicts[k - 1] */
 };
 
 struct index_pack {
@@ -32,6 +33,8 @@ struct index_pack {
 struct index_file {
 	size_t nsupersedes;
 	uint8_t (*supersedes)[32];
+	size_t ndicts;               /* dictionaries data blobs depend on */
+	uint8_t (*dicts)[32];
 	size_t npacks;
 	struct index_pack *packs;
 };
@@ -58,6 +61,7 @@ struct blob_loc {
 	uint64_t offset;
 	uint64_t length;
 	uint64_t raw_length;
+	uint32_t dict;        /* 0: none; k: dictionary number k - 1 */
 };
 
 struct index;
@@ -88,6 +92,10 @@ const uint8_t *index_pack_id(const struct index *x, uint32_t n);
 /* The type of pack number n, 0xff if out of range. */
 uint8_t index_pack_type(const struct index *x, uint32_t n);
 uint32_t index_pack_count(const struct index *x);
+/* Dictionaries: number n (0-based) for id, added when new. */
+int index_dict_add(struct index *x, const uint8_t id[32], uint32_t *ret);
+const uint8_t *index_dict_id(const struct index *x, uint32_t n);
+uint32_t index_dict_count(const struct index *x);
 size_t index_blob_count(const struct index *x);
 /* Calls fn for every blob (in order of insertion); stops at a negative
  * return and passes it on.  fn must not add to the index. */

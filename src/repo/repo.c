@@ -4,6 +4,7 @@
  */
 #include "repo_internal.h"
 
+#include "dict.h"
 #include "pack.h"
 #include "snapshot.h"
 #include "tree.h"
@@ -51,6 +52,8 @@ static struct repo *repo_alloc(void)
 	if (!r)
 		return NULL;
 	pthread_mutex_init(&r->mu, NULL);
+	r->resolver.get = repo_dict_get;
+	r->resolver.ud = r;
 	if (index_new(&r->idx) < 0) {
 		free(r);
 		return NULL;
@@ -68,6 +71,9 @@ void repo_close(struct repo *r)
 	if (r->pack_keys)
 		sodium_free(r->pack_keys);
 	free(r->pack_key_state);
+	for (size_t i = 0; i < r->ndicts; i++)
+		ZSTD_freeDDict(r->dicts[i].ddict);
+	free(r->dicts);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
@@ -546,8 +552,8 @@ int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
 	}
 	TRY(repo_pack_key(r, loc.pack, rd->key));
 	TRY(backend_get(r->be, OBJ_PACK, hex, loc.offset, loc.length, &rd->rec));
-	TRY(blob_decode(rd->key, type, id, rd->rec.p, rd->rec.len,
-			loc.raw_length, rd->dctx, out));
+	TRY(blob_decode_dict(rd->key, type, id, rd->rec.p, rd->rec.len,
+			     loc.raw_length, rd->dctx, &r->resolver, out));
 	uint8_t got[32];
 	crypto_chunk_id(r->keys, out->p, out->len, got);
 	if (sodium_memcmp(got, id, 32) != 0) {
@@ -557,6 +563,68 @@ int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
 out:
 	if (rd == &tmp)
 		blob_reader_free(&tmp);
+	return rc;
+}
+
+static struct ZSTD_DDict_s *dict_cached(struct repo *r, const uint8_t id[32])
+{
+	for (size_t i = 0; i < r->ndicts; i++)
+		if (!memcmp(r->dicts[i].id, id, 32))
+			return r->dicts[i].ddict;
+	return NULL;
+}
+
+int repo_dict_get(void *ud, const uint8_t id[32],
+		  const struct ZSTD_DDict_s **ret)
+{
+	struct repo *r = ud;
+	struct buf obj = BUF_INIT, d = BUF_INIT;
+	ZSTD_DDict *dd = NULL;
+	uint8_t h[32];
+	char hex[65];
+	int rc;
+	pthread_mutex_lock(&r->mu);
+	*ret = dict_cached(r, id);
+	pthread_mutex_unlock(&r->mu);
+	if (*ret)
+		return 0;
+	if (!(r->keys->flags & MASTER_FLAG_FULL))
+		return CAIRN_E_UNSUPPORTED;
+	hex_encode(hex, id, 32);
+	TRY(backend_get(r->be, OBJ_DICT, hex, 0, BACKEND_TO_END, &obj));
+	crypto_object_hash(obj.p, obj.len, h);
+	if (memcmp(h, id, 32) != 0) {
+		rc = CAIRN_E_CORRUPT;
+		goto out;
+	}
+	TRY(dict_open(r->keys->data_pk, r->keys->data_sk, obj.p, obj.len, &d));
+	dd = ZSTD_createDDict(d.p, d.len);
+	if (!dd) {
+		rc = CAIRN_E_NOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&r->mu);
+	*ret = dict_cached(r, id);
+	if (!*ret) {
+		void *p = realloc(r->dicts, (r->ndicts + 1) * sizeof *r->dicts);
+		if (p) {
+			r->dicts = p;
+			memcpy(r->dicts[r->ndicts].id, id, 32);
+			r->dicts[r->ndicts].ddict = dd;
+			r->ndicts++;
+			*ret = dd;
+			dd = NULL;
+		} else {
+			rc = CAIRN_E_NOMEM;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+out:
+	ZSTD_freeDDict(dd);
+	if (d.p)
+		sodium_memzero(d.p, d.cap);
+	buf_free(&d);
+	buf_free(&obj);
 	return rc;
 }
 

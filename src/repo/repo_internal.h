@@ -32,6 +32,14 @@ struct repo {
 	uint8_t (*pack_keys)[32];  /* sodium_malloc'd, pack_keys_cap entries */
 	uint8_t *pack_key_state;   /* 0 unknown, 1 loaded, 2 unreadable */
 	uint32_t pack_keys_cap;
+
+	/* digested dictionaries, loaded on first use; guarded by mu */
+	struct repo_dict {
+		uint8_t id[32];
+		struct ZSTD_DDict_s *ddict;
+	} *dicts;
+	size_t ndicts;
+	struct blob_dict_resolver resolver;
 };
 
 /* Loads every index file once (later calls return 0).  Problems with single
@@ -56,6 +64,10 @@ void blob_reader_free(struct blob_reader *rd);
  * one). */
 int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
 		   uint8_t type, struct buf *out);
+
+/* The resolver's function: finds (loading once) the dictionary id. */
+int repo_dict_get(void *ud, const uint8_t id[32],
+		  const struct ZSTD_DDict_s **ret);
 
 /* Loads a tree blob. */
 int repo_tree_load(struct repo *r, const uint8_t id[32], struct tree *ret);
