@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -622,6 +623,17 @@ static int globals_take(struct cli *c, int argc, char **argv, char **rest,
 
 /* ================================ main ================================= */
 
+/* Restore holds one directory descriptor per level of nesting; take the
+ * hard limit so that deep trees are not cut at the usual 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -635,6 +647,7 @@ int main(int argc, char **argv)
 		return CLI_EXIT_FATAL;
 	}
 	tzset();
+	raise_fd_limit();
 	c.repo_url = getenv("CAIRN_REPOSITORY");
 	rest = calloc((size_t)argc + 1, sizeof *rest);
 	if (!rest) {

@@ -152,12 +152,21 @@ out:
  * buffer swapped into out. */
 static int blob_decompress(ZSTD_DCtx *dctx, const struct ZSTD_DDict_s *ddict,
 			   const uint8_t *body, size_t len,
-			   uint64_t raw_length, struct buf *out)
+			   uint64_t raw_length, struct buf *scratch,
+			   struct buf *out)
 {
 	static const uint8_t magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 	ZSTD_DCtx *own = NULL;
 	struct buf dst = BUF_INIT;
 	int rc;
+
+	if (scratch) {
+		/* decompress into the scratch buffer, then swap: no
+		 * allocation once the buffers have grown */
+		dst = *scratch;
+		dst.len = 0;
+		*scratch = (struct buf)BUF_INIT;
+	}
 
 	if (len < 4 || memcmp(body, magic, 4) != 0)
 		return CAIRN_E_CORRUPT;
@@ -184,15 +193,25 @@ static int blob_decompress(ZSTD_DCtx *dctx, const struct ZSTD_DDict_s *ddict,
 		goto out;
 	}
 	dst.len = r;
-	sodium_memzero(out->p, out->cap);
-	buf_free(out);
+	if (scratch) {
+		/* the old buffer (compressed plaintext) is the next scratch;
+		 * its owner wipes it when done */
+		*scratch = *out;
+		scratch->len = 0;
+	} else {
+		sodium_memzero(out->p, out->cap);
+		buf_free(out);
+	}
 	*out = dst;
 	dst = (struct buf)BUF_INIT;
 	rc = 0;
 out:
 	if (dst.p) {
 		sodium_memzero(dst.p, dst.cap);
-		buf_free(&dst);
+		if (scratch && !scratch->p)
+			*scratch = dst;
+		else
+			buf_free(&dst);
 	}
 	ZSTD_freeDCtx(own);
 	return rc;
@@ -210,6 +229,16 @@ int blob_decode_dict(const uint8_t pack_key[32], uint8_t type,
 		     const uint8_t id[32], const void *rec, size_t len,
 		     uint64_t raw_length, struct ZSTD_DCtx_s *dctx,
 		     const struct blob_dict_resolver *res, struct buf *out)
+{
+	return blob_decode_reuse(pack_key, type, id, rec, len, raw_length,
+				 dctx, res, NULL, out);
+}
+
+int blob_decode_reuse(const uint8_t pack_key[32], uint8_t type,
+		      const uint8_t id[32], const void *rec, size_t len,
+		      uint64_t raw_length, struct ZSTD_DCtx_s *dctx,
+		      const struct blob_dict_resolver *res, struct buf *scratch,
+		      struct buf *out)
 {
 	const uint8_t *r = rec;
 	int rc;
@@ -246,7 +275,7 @@ int blob_decode_dict(const uint8_t pack_key[32], uint8_t type,
 		break;
 	case ENC_ZSTD:
 		rc = blob_decompress(dctx, NULL, out->p + 1, plen - 1,
-				     raw_length, out);
+				     raw_length, scratch, out);
 		break;
 	case ENC_ZSTD_DICT: {
 		const struct ZSTD_DDict_s *dd = NULL;
@@ -259,7 +288,7 @@ int blob_decode_dict(const uint8_t pack_key[32], uint8_t type,
 		if (rc < 0)
 			goto out;
 		rc = blob_decompress(dctx, dd, out->p + 1 + 32, plen - 1 - 32,
-				     raw_length, out);
+				     raw_length, scratch, out);
 		break;
 	}
 	default:

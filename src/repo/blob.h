@@ -72,5 +72,12 @@ int blob_decode_dict(const uint8_t pack_key[32], uint8_t type,
 		     const uint8_t id[32], const void *rec, size_t len,
 		     uint64_t raw_length, struct ZSTD_DCtx_s *dctx,
 		     const struct blob_dict_resolver *res, struct buf *out);
+/* As blob_decode_dict, reusing scratch (caller-owned, kept between calls,
+ * wiped by its owner when done) so that no buffer is allocated per blob. */
+int blob_decode_reuse(const uint8_t pack_key[32], uint8_t type,
+		      const uint8_t id[32], const void *rec, size_t len,
+		      uint64_t raw_length, struct ZSTD_DCtx_s *dctx,
+		      const struct blob_dict_resolver *res, struct buf *scratch,
+		      struct buf *out);
 
 #endif

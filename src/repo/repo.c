@@ -526,6 +526,9 @@ void blob_reader_free(struct blob_reader *rd)
 	if (rd->key)
 		sodium_free(rd->key);
 	buf_free(&rd->rec);
+	if (rd->scratch.p)
+		sodium_memzero(rd->scratch.p, rd->scratch.cap);
+	buf_free(&rd->scratch);
 	memset(rd, 0, sizeof *rd);
 }
 
@@ -552,8 +555,9 @@ int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
 	}
 	TRY(repo_pack_key(r, loc.pack, rd->key));
 	TRY(backend_get(r->be, OBJ_PACK, hex, loc.offset, loc.length, &rd->rec));
-	TRY(blob_decode_dict(rd->key, type, id, rd->rec.p, rd->rec.len,
-			     loc.raw_length, rd->dctx, &r->resolver, out));
+	TRY(blob_decode_reuse(rd->key, type, id, rd->rec.p, rd->rec.len,
+			      loc.raw_length, rd->dctx, &r->resolver,
+			      &rd->scratch, out));
 	uint8_t got[32];
 	crypto_chunk_id(r->keys, out->p, out->len, got);
 	if (sodium_memcmp(got, id, 32) != 0) {

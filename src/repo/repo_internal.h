@@ -54,6 +54,7 @@ struct blob_reader {
 	struct ZSTD_DCtx_s *dctx;
 	uint8_t *key;
 	struct buf rec;
+	struct buf scratch;   /* decompression swap buffer, wiped at free */
 };
 
 int blob_reader_init(struct blob_reader *rd);

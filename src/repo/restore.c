@@ -146,6 +146,70 @@ static int all_zero(const uint8_t *p, size_t n)
 	return !memcmp(p, zero, n);
 }
 
+static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return cairn_err_from_errno(errno);
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Writes a blob at off, skipping runs of zero blocks: the file was created
+ * empty, so what is not written reads as zeros and stays a hole. */
+#define SPARSE_BLOCK 4096
+static int write_sparse(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t b = n - i < SPARSE_BLOCK ? n - i : SPARSE_BLOCK;
+		if (all_zero(p + i, b)) {
+			i += b;
+			continue;
+		}
+		size_t start = i;
+		while (i < n) {
+			b = n - i < SPARSE_BLOCK ? n - i : SPARSE_BLOCK;
+			if (all_zero(p + i, b))
+				break;
+			i += b;
+		}
+		int rc = pwrite_all(fd, p + start, i - start, off + start);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Removes a file whose content could not be restored, so that no wrong
+ * file is left under the real name.  rel is relative to the target and
+ * resolved strictly beneath it. */
+static int open_beneath(int dirfd, const char *rel, int flags);
+static void rs_file_remove(struct rs *rs, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	if (!slash) {
+		unlinkat(rs->target_fd, rel, 0);
+		return;
+	}
+	char *dir = strndup(rel, (size_t)(slash - rel));
+	int pfd = dir ? open_beneath(rs->target_fd, dir,
+				     O_DIRECTORY | O_RDONLY | O_CLOEXEC)
+		      : -1;
+	if (pfd >= 0) {
+		unlinkat(pfd, slash + 1, 0);
+		close(pfd);
+	}
+	free(dir);
+}
+
 /* Reads the restored file back and checks every blob's ID. */
 static int rs_file_verify(struct rs *rs, struct rs_file *f)
 {
@@ -189,9 +253,14 @@ static void rs_file_done(struct rs *rs, struct rs_file *f)
 			rs->res->files++;
 			rs->res->bytes += f->meta.size;
 			pthread_mutex_unlock(&rs->mu);
+			close(f->fd);
+			goto done;
 		}
 	}
+	/* failed: reported already; leave no wrong file behind */
 	close(f->fd);
+	rs_file_remove(rs, f->path);
+done:
 	free(f->verify_ids);
 	free(f->verify_lens);
 	free(f->path);
@@ -227,21 +296,8 @@ static void rs_job_run(void *arg, void *state)
 		rc = repo_blob_read(rs->r, &w->rd, j->id, BLOB_DATA, &w->out);
 	if (rc == 0 && !failed && w->out.len != j->raw_length)
 		rc = CAIRN_E_CORRUPT;
-	if (rc == 0 && !failed && !all_zero(w->out.p, w->out.len)) {
-		size_t done = 0;
-		while (done < w->out.len) {
-			ssize_t n = pwrite(j->f->fd, w->out.p + done,
-					   w->out.len - done,
-					   (off_t)(j->offset + done));
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = cairn_err_from_errno(errno);
-				break;
-			}
-			done += (size_t)n;
-		}
-	}
+	if (rc == 0 && !failed)
+		rc = write_sparse(j->f->fd, w->out.p, w->out.len, j->offset);
 	if (rc < 0 && !failed) {
 		pthread_mutex_lock(&rs->mu);
 		int first = !j->f->failed;
