@@ -255,7 +255,7 @@ done
 # ------------------------------------------------------------------ report
 if [[ -z ${RESULTS:-} ]]; then
   mkdir -p "$BENCH_SRC/results"
-  base=$BENCH_SRC/results/$(date +%F)$([[ $QUICK == 1 ]] && echo -quick)
+  base=$BENCH_SRC/results/$(date +%F)$(if [[ $QUICK == 1 ]]; then echo -quick; fi)
   RESULTS=$base.md; i=2
   while [[ -e $RESULTS ]]; do RESULTS=$base-$i.md; i=$((i + 1)); done
 fi
