@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,10 @@ static int print_table(const struct snapshot *v, size_t n)
 		       v[i].npaths ? v[i].paths[0] : "");
 		for (size_t k = 1; k < v[i].npaths; k++)
 			printf("%*s%s\n", width - pw, "", v[i].paths[k]);
+		if (v[i].summary.files_failed)
+			printf("%*s(partial: %" PRIu64 " file%s could not be "
+			       "read)\n", 10, "", v[i].summary.files_failed,
+			       v[i].summary.files_failed == 1 ? "" : "s");
 	}
 	rule(width);
 	printf("%zu snapshot%s\n", n, n == 1 ? "" : "s");

@@ -140,6 +140,7 @@ json_t *jout_summary(const struct snapshot_summary *sum, int32_t tz)
 	    jout_u64(sum->total_files_processed), &bad);
 	put(o, "total_bytes_processed",
 	    jout_u64(sum->total_bytes_processed), &bad);
+	put(o, "files_failed", jout_u64(sum->files_failed), &bad);
 	if (bad) {
 		json_decref(o);
 		return NULL;

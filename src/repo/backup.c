@@ -448,6 +448,8 @@ int repo_backup(struct repo *r, const struct backup_opts *o,
 	}
 	timespec_now(&bk.sum.backup_end_sec, &bk.sum.backup_end_nsec);
 	bk.sum.data_added_packed = bk.data_added_packed;
+	/* a partial backup says so in its own record */
+	bk.sum.files_failed = bk.files_failed;
 	snap.summary = bk.sum;
 	TRY(snapshot_encode(&snap, &enc));
 	TRY(repo_object_save(r, OBJ_SNAPSHOT, MAGIC_SNAPSHOT, enc.p, enc.len,

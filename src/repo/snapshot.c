@@ -307,6 +307,7 @@ static int summary_encode(json_t *o, const struct snapshot_summary *m,
 	TRY(set_uint(o, "data_added_packed", m->data_added_packed));
 	TRY(set_uint(o, "total_files_processed", m->total_files_processed));
 	TRY(set_uint(o, "total_bytes_processed", m->total_bytes_processed));
+	TRY(set_uint(o, "files_failed", m->files_failed));
 out:
 	return rc;
 }
@@ -499,7 +500,7 @@ static int summary_decode(json_t *o, struct snapshot_summary *m)
 		C(dirs_new), C(dirs_changed), C(dirs_unmodified),
 		C(data_blobs), C(tree_blobs), C(data_added),
 		C(data_added_packed), C(total_files_processed),
-		C(total_bytes_processed),
+		C(total_bytes_processed), C(files_failed),
 #undef C
 	};
 	int32_t off;

@@ -17,6 +17,7 @@ struct snapshot_summary {
 	uint64_t data_blobs, tree_blobs;
 	uint64_t data_added, data_added_packed;
 	uint64_t total_files_processed, total_bytes_processed;
+	uint64_t files_failed;   /* unreadable, left out: the snapshot is partial */
 };
 
 struct snapshot {
