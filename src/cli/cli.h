@@ -156,6 +156,10 @@ struct cli_filter {
 
 /* 1 when ch was a filter option (taken), 0 when not, or CAIRN_E_NOMEM. */
 int cli_filter_opt(struct cli_filter *f, int ch, const char *arg);
+/* Parses the options of a command that takes only the filters and --help.
+ * Returns -1 to go on (optind is past the options), else the exit code. */
+int cli_filter_parse(struct cli *c, const struct cli_command *cmd, int argc,
+		     char **argv, struct cli_filter *f);
 /* The engine filter (borrowing from f), or NULL when no option was given. */
 const struct snapshot_filter *cli_filter_get(struct cli_filter *f);
 void cli_filter_free(struct cli_filter *f);

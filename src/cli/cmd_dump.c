@@ -7,30 +7,14 @@
 
 static int run(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_FILTER_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct cli_filter f = CLI_FILTER_INIT;
 	struct snapshot snap;
 	struct repo *r = NULL;
-	int ch, rc, ex, have_snap = 0;
+	int rc, ex, have_snap = 0;
 
-	while ((ch = getopt_long(argc, argv, ":hH:", opts, NULL)) != -1) {
-		if (ch == 'H')
-			ch = CLI_OPT_HOST;
-		rc = cli_filter_opt(&f, ch, optarg);
-		if (rc < 0) {
-			ex = cli_fail(c, rc, "dump");
-			goto out;
-		}
-		if (rc > 0)
-			continue;
-		ex = ch == 'h' ? cli_help_print(&cmd_dump)
-			       : cli_bad_option(&cmd_dump, ch, argv);
+	ex = cli_filter_parse(c, &cmd_dump, argc, argv, &f);
+	if (ex >= 0)
 		goto out;
-	}
 	if (argc - optind != 2) {
 		ex = cli_usage(&cmd_dump, "want SNAPSHOT and PATH");
 		goto out;

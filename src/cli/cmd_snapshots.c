@@ -99,31 +99,15 @@ static int print_json(const struct snapshot *v, size_t n)
 
 static int run(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		CLI_FILTER_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct cli_filter f = CLI_FILTER_INIT;
 	struct snapshot *v = NULL;
 	struct repo *r = NULL;
 	size_t n = 0;
-	int ch, rc, ex;
+	int rc, ex;
 
-	while ((ch = getopt_long(argc, argv, ":hH:", opts, NULL)) != -1) {
-		if (ch == 'H')
-			ch = CLI_OPT_HOST;
-		rc = cli_filter_opt(&f, ch, optarg);
-		if (rc < 0) {
-			ex = cli_fail(c, rc, "snapshots");
-			goto out;
-		}
-		if (rc > 0)
-			continue;
-		ex = ch == 'h' ? cli_help_print(&cmd_snapshots)
-			       : cli_bad_option(&cmd_snapshots, ch, argv);
+	ex = cli_filter_parse(c, &cmd_snapshots, argc, argv, &f);
+	if (ex >= 0)
 		goto out;
-	}
 	if (optind < argc) {
 		ex = cli_usage(&cmd_snapshots, "unexpected argument \"%s\"",
 			       argv[optind]);

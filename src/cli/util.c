@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+#include <getopt.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -266,4 +268,27 @@ double now_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cli_filter_parse(struct cli *c, const struct cli_command *cmd, int argc,
+		     char **argv, struct cli_filter *f)
+{
+	static const struct option opts[] = {
+		CLI_FILTER_OPTIONS,
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch, rc;
+	while ((ch = getopt_long(argc, argv, ":hH:", opts, NULL)) != -1) {
+		if (ch == 'H')
+			ch = CLI_OPT_HOST;
+		rc = cli_filter_opt(f, ch, optarg);
+		if (rc < 0)
+			return cli_fail(c, rc, "%s", cmd->name);
+		if (rc > 0)
+			continue;
+		return ch == 'h' ? cli_help_print(cmd)
+				 : cli_bad_option(cmd, ch, argv);
+	}
+	return -1;
 }
