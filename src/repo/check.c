@@ -288,7 +288,7 @@ out:
 
 struct ck_worker {
 	ZSTD_DCtx *dctx;
-	struct buf pack, out;
+	struct buf pack, out, scratch;
 };
 
 struct ck_pack_job {
@@ -316,6 +316,9 @@ static void ck_worker_free(void *state)
 	ZSTD_freeDCtx(w->dctx);
 	buf_free(&w->pack);
 	buf_free(&w->out);
+	if (w->scratch.p)
+		sodium_memzero(w->scratch.p, w->scratch.cap);
+	buf_free(&w->scratch);
 	free(w);
 }
 
@@ -383,10 +386,11 @@ static void ck_pack_run(void *arg, void *state)
 				 "blob %s: header and index disagree", bhex);
 			ck_pack_fail(ck, hex, msg, CAIRN_E_CORRUPT);
 		}
-		rc = blob_decode_dict(key, ents[i].type, ents[i].id,
-				      w->pack.p + ents[i].offset,
-				      ents[i].length, ents[i].raw_length,
-				      w->dctx, &ck->r->resolver, &w->out);
+		rc = blob_decode_reuse(key, ents[i].type, ents[i].id,
+				       w->pack.p + ents[i].offset,
+				       ents[i].length, ents[i].raw_length,
+				       w->dctx, &ck->r->resolver, &w->scratch,
+				       &w->out);
 		if (rc == 0) {
 			crypto_chunk_id(ck->r->keys, w->out.p, w->out.len, h);
 			if (sodium_memcmp(h, ents[i].id, 32) != 0)
