@@ -220,6 +220,8 @@ int bk_stream(struct bk *bk, struct source *src, chunker *c,
 			have += got;
 			*total += got;
 			bk->prog.bytes_done += got;
+			__atomic_add_fetch(&bk->read_bytes, got,
+					   __ATOMIC_RELAXED);
 			bk_progress(bk, 0);
 		}
 		size_t k = chunker_scan(c, cur + scanned, have - scanned);

@@ -94,8 +94,10 @@ struct bk {
 	struct repo_progress prog;
 	struct owner_cache users[16], groups[16];
 
-	/* the scanner: counts what is to be read, for the ETA */
-	pthread_t scanner;
+	/* the scanner counts what is to be read, for the ETA; the prefetcher
+	 * reads ahead (backup_files.c) */
+	void *walkers;
+	uint64_t read_bytes;         /* atomic: file bytes the reader consumed */
 	int scanner_running;
 	int scanner_stop;            /* atomic */
 	uint64_t scan_files, scan_bytes;  /* atomic */
