@@ -241,6 +241,8 @@ static int run(struct cli *c, int argc, char **argv)
 	o.interrupt = &cli_interrupted;
 
 	render_init(&rd, c, 1);
+	/* totals feed the progress line and the JSON status lines */
+	o.want_totals = rd.progress_tty || (rd.json && !c->quiet);
 	t0 = now_mono();
 	rc = repo_backup(r, &o, &res);
 	render_done(&rd);

@@ -624,7 +624,7 @@ static void scanner_start(struct bk *bk, char **paths, size_t n)
 	for (int i = 0; i < 2; i++) {
 		ws[i].bk = bk;
 		/* the counts are only wanted when someone shows progress */
-		if (i == 0 && !bk->o->on_event)
+		if (i == 0 && (!bk->o->on_event || !bk->o->want_totals))
 			continue;
 		ws[i].running = pthread_create(&ws[i].thread, NULL, walker_main,
 					       &ws[i]) == 0;

@@ -135,6 +135,7 @@ struct backup_opts {
 	int compression_level;         /* 0: the config's default */
 	int force;                     /* 1: re-read every file (no parent) */
 	int threads;                   /* 0: number of cores */
+	int want_totals;               /* count files ahead for progress/ETA */
 	repo_event_fn on_event;
 	void *event_ud;
 	volatile int *interrupt;       /* set non-zero to stop (SIGINT) */
