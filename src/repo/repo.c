@@ -206,7 +206,7 @@ int repo_open(const char *url, const char *password, size_t password_len,
 	char (*names)[65] = NULL;
 	size_t nnames = 0;
 	struct repo *r = NULL;
-	int rc;
+	int rc, mismatch = 0;
 	TRY(crypto_setup());
 	r = repo_alloc();
 	if (!r)
@@ -241,18 +241,23 @@ int repo_open(const char *url, const char *password, size_t password_len,
 		crypto_object_hash(cb.p, cb.len, ch);
 		if (sodium_memcmp(k->repo_id, r->cfg.id, 32) != 0 ||
 		    sodium_memcmp(k->config_hash, ch, 32) != 0) {
-			/* right password, but config replaced or damaged */
+			/* right password, but a key of another repository, or
+			 * the config was replaced: try the other keys, and say
+			 * "corrupt" rather than "wrong password" if none fits */
 			mkeys_free(k);
-			rc = CAIRN_E_CORRUPT;
-			goto out;
+			mismatch = 1;
+			continue;
 		}
 		r->keys = k;
 		snprintf(r->key_id, sizeof r->key_id, "%s", names[i]);
 		rc = 0;
 		break;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		if (mismatch)
+			rc = CAIRN_E_CORRUPT;
 		goto out;
+	}
 	crypto_gear_table(r->keys, r->gear);
 	*ret = r;
 	r = NULL;

@@ -75,4 +75,18 @@ err_has 'empty password'
 CAIRN_PASSWORD=third-password ok key list --json
 py 'assert len(doc()) == 1'
 
+# a key file of another repository with the same password must neither
+# open this one nor hide this one's own key; alone, it is "corrupt", not
+# "wrong password"
+OTHER=$T/other
+CAIRN_PASSWORD=third-password rc_is 0 -r "$OTHER" init
+chmod u+w "$REPO/keys"
+cp "$OTHER"/keys/* "$REPO/keys/"
+CAIRN_PASSWORD=third-password ok snapshots
+own=$(CAIRN_PASSWORD=third-password "$CAIRN" key list --json | python3 -c 'import json,sys; print([k["id"] for k in json.load(sys.stdin) if k["current"]][0])')
+mv "$REPO/keys/$own" "$T/own-key"
+CAIRN_PASSWORD=third-password rc_is 1 snapshots
+mv "$T/own-key" "$REPO/keys/$own"
+CAIRN_PASSWORD=third-password ok snapshots
+
 note "ok"
