@@ -59,8 +59,8 @@ struct cli_command {
 };
 
 extern const struct cli_command cmd_init, cmd_backup, cmd_snapshots,
-	cmd_ls, cmd_restore, cmd_dump, cmd_check, cmd_stats, cmd_key,
-	cmd_version, cmd_help;
+	cmd_forget, cmd_ls, cmd_restore, cmd_dump, cmd_check, cmd_stats,
+	cmd_key, cmd_version, cmd_help;
 
 /* Set by SIGINT/SIGTERM/SIGHUP; passed to the engine as its interrupt
  * flag.  (sig_atomic_t is int on every platform cairn builds on.) */

@@ -25,9 +25,9 @@
 volatile sig_atomic_t cli_interrupted;
 
 static const struct cli_command *const commands[] = {
-	&cmd_init, &cmd_backup, &cmd_snapshots, &cmd_ls, &cmd_restore,
-	&cmd_dump, &cmd_check, &cmd_stats, &cmd_key, &cmd_version, &cmd_help,
-	NULL,
+	&cmd_init, &cmd_backup, &cmd_snapshots, &cmd_forget, &cmd_ls,
+	&cmd_restore, &cmd_dump, &cmd_check, &cmd_stats, &cmd_key,
+	&cmd_version, &cmd_help, NULL,
 };
 
 /* ======================= Errors and exit codes ========================= */

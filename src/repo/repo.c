@@ -782,6 +782,14 @@ out:
 	return rc;
 }
 
+int repo_snapshot_remove(struct repo *r, const uint8_t id[32])
+{
+	char hex[65];
+
+	hex_encode(hex, id, 32);
+	return backend_remove(r->be, OBJ_SNAPSHOT, hex);
+}
+
 /* ---- walking ------------------------------------------------------- */
 
 struct walk_ctx {

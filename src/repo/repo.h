@@ -117,6 +117,9 @@ size_t repo_snapshots_skipped(const struct repo *r);
 int repo_snapshot_find(struct repo *r, const char *spec,
 		       const struct snapshot_filter *filter,
 		       struct snapshot *ret);
+/* Deletes the snapshot file of id (its data stays until a prune).
+ * CAIRN_E_NOTFOUND when there is none. */
+int repo_snapshot_remove(struct repo *r, const uint8_t id[32]);
 
 /* ---- backup ------------------------------------------------------------ */
 
