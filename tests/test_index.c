@@ -64,32 +64,6 @@ static void golden_file(struct index_file *f)
 	f->packs = p;
 }
 
-static int file_equal(const struct index_file *a, const struct index_file *b)
-{
-	if (a->nsupersedes != b->nsupersedes || a->npacks != b->npacks ||
-	    a->ndicts != b->ndicts)
-		return 0;
-	if (a->ndicts && memcmp(a->dicts, b->dicts, 32 * a->ndicts) != 0)
-		return 0;
-	if (a->nsupersedes &&
-	    memcmp(a->supersedes, b->supersedes, 32 * a->nsupersedes) != 0)
-		return 0;
-	for (size_t i = 0; i < a->npacks; i++) {
-		const struct index_pack *x = &a->packs[i], *y = &b->packs[i];
-		if (memcmp(x->id, y->id, 32) || x->type != y->type ||
-		    x->n != y->n)
-			return 0;
-		for (size_t j = 0; j < x->n; j++) {
-			const struct index_blob *u = &x->blobs[j];
-			const struct index_blob *v = &y->blobs[j];
-			if (memcmp(u->id, v->id, 32) || u->offset != v->offset ||
-			    u->length != v->length ||
-			    u->raw_length != v->raw_length || u->dict != v->dict)
-				return 0;
-		}
-	}
-	return 1;
-}
 
 static void test_golden(void)
 {
@@ -111,7 +85,7 @@ static void test_golden(void)
 	if (file) {
 		CHECK(flen == enc.len && memcmp(file, enc.p, flen) == 0);
 		CHECK_RC(index_file_decode(file, flen, &d), 0);
-		CHECK(file_equal(&g, &d));
+		CHECK(index_file_equal(&g, &d));
 		index_file_free(&d);
 	}
 	free(file);
@@ -196,7 +170,7 @@ static void test_codec(void)
 		int rc = index_file_decode(bad.p, bad.len, &d);
 		CHECK(rc == cases[i].want);
 		if (rc == 0) {
-			CHECK(file_equal(&f, &d));
+			CHECK(index_file_equal(&f, &d));
 			index_file_free(&d);
 		}
 	}

@@ -161,33 +161,13 @@ static void golden_tree(struct tree *t)
 	tree_sort(t);
 }
 
-static int node_equal(const struct tree_node *a, const struct tree_node *b)
-{
-	return a->name_len == b->name_len &&
-	       memcmp(a->name, b->name, a->name_len) == 0 &&
-	       a->name[a->name_len] == 0 && b->name[b->name_len] == 0 &&
-	       a->type == b->type && a->mode == b->mode && a->uid == b->uid &&
-	       a->gid == b->gid && strcmp(a->user, b->user) == 0 &&
-	       strcmp(a->group, b->group) == 0 &&
-	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
-	       a->inode == b->inode && a->device == b->device &&
-	       a->links == b->links && a->size == b->size &&
-	       a->rdev == b->rdev && a->link_len == b->link_len &&
-	       memcmp(a->link_target, b->link_target, a->link_len) == 0 &&
-	       a->ncontent == b->ncontent &&
-	       (a->ncontent == 0 ||
-		memcmp(a->content, b->content, 32 * a->ncontent) == 0) &&
-	       !!a->has_subtree == !!b->has_subtree &&
-	       (!a->has_subtree || memcmp(a->subtree, b->subtree, 32) == 0);
-}
 
 static int tree_equal(const struct tree *a, const struct tree *b)
 {
 	if (a->n != b->n)
 		return 0;
 	for (size_t i = 0; i < a->n; i++)
-		if (!node_equal(&a->nodes[i], &b->nodes[i]))
+		if (!tree_node_equal(&a->nodes[i], &b->nodes[i]))
 			return 0;
 	return 1;
 }

@@ -8,6 +8,7 @@
  */
 #include "backend.h"
 #include "cairn_err.h"
+#include "fdio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,22 +105,6 @@ static int tmp_open(const char *dir, char *path, size_t cap, int *ret_fd)
 	return CAIRN_E_IO;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *s = p;
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno_rc();
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* fsync tmp, rename it to its final name without replacing, fsync the
  * directory.  Removes tmp on failure. */
 static int commit_tmp(struct local *l, int fd, const char *tmp,
@@ -178,7 +163,7 @@ static int local_put(struct backend *b, enum obj_type t, const char *name,
 	}
 	if (rc < 0)
 		return rc;
-	rc = write_all(fd, p, n);
+	rc = fd_write_all(fd, p, n);
 	if (rc < 0) {
 		close(fd);
 		unlink(tmp);
@@ -214,7 +199,7 @@ static int local_writer_write(struct backend_writer *bw, const void *p,
 			      size_t n)
 {
 	struct local_writer *w = (struct local_writer *)bw;
-	return write_all(w->fd, p, n);
+	return fd_write_all(w->fd, p, n);
 }
 
 static int local_writer_commit(struct backend_writer *bw, const char *name)

@@ -192,6 +192,34 @@ void index_file_free(struct index_file *f)
 	memset(f, 0, sizeof *f);
 }
 
+/* Field-by-field equality of two decoded index files (tests, fuzzing). */
+int index_file_equal(const struct index_file *a, const struct index_file *b)
+{
+	if (a->nsupersedes != b->nsupersedes || a->npacks != b->npacks ||
+	    a->ndicts != b->ndicts)
+		return 0;
+	if (a->ndicts && memcmp(a->dicts, b->dicts, 32 * a->ndicts) != 0)
+		return 0;
+	if (a->nsupersedes &&
+	    memcmp(a->supersedes, b->supersedes, 32 * a->nsupersedes) != 0)
+		return 0;
+	for (size_t i = 0; i < a->npacks; i++) {
+		const struct index_pack *x = &a->packs[i], *y = &b->packs[i];
+		if (memcmp(x->id, y->id, 32) || x->type != y->type ||
+		    x->n != y->n)
+			return 0;
+		for (size_t j = 0; j < x->n; j++) {
+			const struct index_blob *u = &x->blobs[j];
+			const struct index_blob *v = &y->blobs[j];
+			if (memcmp(u->id, v->id, 32) || u->offset != v->offset ||
+			    u->length != v->length ||
+			    u->raw_length != v->raw_length || u->dict != v->dict)
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* ---- in-memory index --------------------------------------------------- */
 
 struct ix_entry {

@@ -51,6 +51,9 @@ int index_file_encode(const struct index_file *f, struct buf *out);
 int index_file_decode(const void *p, size_t n, struct index_file *ret);
 /* Frees the arrays and zeroes f; accepts a zeroed f. */
 void index_file_free(struct index_file *f);
+/* 1 when a and b hold the same supersedes, dictionaries, packs and blobs in
+ * the same order. */
+int index_file_equal(const struct index_file *a, const struct index_file *b);
 
 /* Where a blob is.  Stored compactly: pack < 2^31, offset, length,
  * raw_length and offset + length all <= UINT32_MAX (packs stay below

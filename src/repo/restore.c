@@ -16,6 +16,7 @@
  */
 #include "repo_internal.h"
 
+#include "fdio.h"
 #include "snapshot.h"
 #include "tree.h"
 #include "workq.h"
@@ -146,22 +147,6 @@ static int all_zero(const uint8_t *p, size_t n)
 	return !memcmp(p, zero, n);
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return cairn_err_from_errno(errno);
-		}
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 /* Writes a blob at off, skipping runs of zero blocks: the file was created
  * empty, so what is not written reads as zeros and stays a hole. */
 #define SPARSE_BLOCK 4096
@@ -181,7 +166,7 @@ static int write_sparse(int fd, const uint8_t *p, size_t n, uint64_t off)
 				break;
 			i += b;
 		}
-		int rc = pwrite_all(fd, p + start, i - start, off + start);
+		int rc = fd_pwrite_all(fd, p + start, i - start, off + start);
 		if (rc < 0)
 			return rc;
 	}
@@ -769,21 +754,6 @@ static void dump_job_run(void *arg, void *state)
 	free(j);
 }
 
-static int write_all_fd(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return cairn_err_from_errno(errno);
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Finds the node at path (components separated by '/'). */
 static int find_node(struct repo *r, const uint8_t root[32], const char *path,
 		     struct tree *holder, const struct tree_node **ret)
@@ -870,7 +840,7 @@ int repo_dump(struct repo *r, const struct snapshot *s, const char *path,
 			pthread_cond_wait(&d.cv, &d.mu);
 		pthread_mutex_unlock(&d.mu);
 		TRY(sl->rc);
-		TRY(write_all_fd(fd, sl->out.p, sl->out.len));
+		TRY(fd_write_all(fd, sl->out.p, sl->out.len));
 		written += sl->out.len;
 		head++;
 		if (interrupt && *interrupt) {

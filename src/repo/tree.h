@@ -94,5 +94,7 @@ int tree_node_check(const struct tree_node *node, const char **why);
 /* Every node passes tree_node_check(), and names are sorted and unique.
  * Returns 0 or CAIRN_E_CORRUPT (why as above). */
 int tree_check(const struct tree *t, const char **why);
+/* 1 when every field of a and b is equal (names and targets by length). */
+int tree_node_equal(const struct tree_node *a, const struct tree_node *b);
 
 #endif

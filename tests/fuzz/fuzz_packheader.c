@@ -16,15 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_ASSERT(c)                                                         \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__,    \
-				#c);                                           \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pack_trailer tr;

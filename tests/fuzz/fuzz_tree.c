@@ -12,34 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_ASSERT(c)                                                         \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__,    \
-				#c);                                           \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
-static int node_equal(const struct tree_node *a, const struct tree_node *b)
-{
-	return a->name_len == b->name_len &&
-	       memcmp(a->name, b->name, a->name_len) == 0 &&
-	       a->type == b->type && a->mode == b->mode && a->uid == b->uid &&
-	       a->gid == b->gid && strcmp(a->user, b->user) == 0 &&
-	       strcmp(a->group, b->group) == 0 &&
-	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec &&
-	       a->inode == b->inode && a->device == b->device &&
-	       a->links == b->links && a->size == b->size &&
-	       a->rdev == b->rdev && a->link_len == b->link_len &&
-	       memcmp(a->link_target, b->link_target, a->link_len) == 0 &&
-	       a->ncontent == b->ncontent &&
-	       (a->ncontent == 0 ||
-		memcmp(a->content, b->content, 32 * a->ncontent) == 0) &&
-	       a->has_subtree == b->has_subtree &&
-	       (!a->has_subtree || memcmp(a->subtree, b->subtree, 32) == 0);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -81,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(tree_decode(out.p, out.len, &u) == 0);
 		FUZZ_ASSERT(u.n == t.n);
 		for (size_t i = 0; i < t.n; i++)
-			FUZZ_ASSERT(node_equal(&t.nodes[i], &u.nodes[i]));
+			FUZZ_ASSERT(tree_node_equal(&t.nodes[i], &u.nodes[i]));
 		tree_free(&u);
 	}
 	tree_free(&t);
