@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cairn_err.h"
+#include "civil.h"
 
 /* ---- durations ------------------------------------------------------- */
 
@@ -74,35 +75,6 @@ int policy_duration_is_zero(const struct policy_duration *d)
 
 /* ---- calendar ---------------------------------------------------------- */
 
-/* Days since 1970-01-01 of y-m-d (m 1..12, any d), proleptic Gregorian. */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The date of day count z. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
@@ -123,19 +95,14 @@ int policy_local_time(int64_t t, int32_t off, struct policy_tm *ret)
 	if (local < LOCAL_MIN || local >= LOCAL_END)
 		return CAIRN_E_RANGE;
 	days = floor_div(local, 86400);
-	civil_from_days(days, &y, &m, &d);
+	civil_date_from_days(days, &y, &m, &d);
 	ret->year = (int)y;
 	ret->mon = m;
 	ret->mday = d;
 	ret->hour = (int)((local - days * 86400) / 3600);
 	ret->wday = (int)((days % 7 + 11) % 7);   /* 1970-01-01 was a Thursday */
-	ret->yday = (int)(days - days_from_civil(y, 1, 1));
+	ret->yday = (int)(days - civil_days_from_date(y, 1, 1));
 	return 0;
-}
-
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
 void policy_iso_week(const struct policy_tm *tm, int *ret_year, int *ret_week)
@@ -146,9 +113,9 @@ void policy_iso_week(const struct policy_tm *tm, int *ret_year, int *ret_week)
 
 	if (thu < 0) {
 		y--;
-		thu += is_leap(y) ? 366 : 365;
-	} else if (thu >= (is_leap(y) ? 366 : 365)) {
-		thu -= is_leap(y) ? 366 : 365;
+		thu += civil_is_leap(y) ? 366 : 365;
+	} else if (thu >= (civil_is_leap(y) ? 366 : 365)) {
+		thu -= civil_is_leap(y) ? 366 : 365;
 		y++;
 	}
 	*ret_year = y;
@@ -167,12 +134,12 @@ static int64_t time_minus(int64_t newest, int32_t off,
 	int64_t y, mon0;
 	int m, md;
 
-	civil_from_days(days, &y, &m, &md);
+	civil_date_from_days(days, &y, &m, &md);
 	mon0 = (int64_t)(m - 1) - d->months;
 	y -= d->years;
 	y += floor_div(mon0, 12);
 	mon0 -= floor_div(mon0, 12) * 12;
-	days = days_from_civil(y, mon0 + 1, 1) + (md - 1) - d->days;
+	days = civil_days_from_date(y, mon0 + 1, 1) + (md - 1) - d->days;
 	return days * 86400 + sod - (int64_t)d->hours * 3600 - off;
 }
 

@@ -11,6 +11,7 @@
  * formatted and parsed back gives the same instant; years are 0000..9999.
  */
 #include "snapshot.h"
+#include "civil.h"
 #include "cairn_err.h"
 
 #include <jansson.h>
@@ -27,59 +28,6 @@
 /* 0000-01-01T00:00:00 and 9999-12-31T23:59:59 in unix seconds */
 #define TIME_MIN (-62167219200LL)
 #define TIME_MAX 253402300799LL
-
-static const int month_days[12] = {31, 28, 31, 30, 31, 30,
-				   31, 31, 30, 31, 30, 31};
-
-static int is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 0000-01-01 to the first day of year y (0 <= y <= 10000). */
-static int64_t days_before_year(int64_t y)
-{
-	/* leap years in [0, y): multiples of 4, less those of 100, plus 400 */
-	int64_t leaps = (y + 3) / 4 - (y + 99) / 100 + (y + 399) / 400;
-	return 365 * y + leaps;
-}
-
-static int64_t days_before_month(int64_t y, int m)
-{
-	int64_t d = 0;
-	for (int i = 1; i < m; i++)
-		d += month_days[i - 1] + (i == 2 && is_leap(y));
-	return d;
-}
-
-/* Unix day number of a valid date. */
-static int64_t days_from_date(int64_t y, int m, int d)
-{
-	return days_before_year(y) - days_before_year(1970) +
-	       days_before_month(y, m) + d - 1;
-}
-
-static void date_from_days(int64_t days, int64_t *y, int *m, int *d)
-{
-	int64_t dd = days + days_before_year(1970);   /* days since year 0 */
-	int64_t yy = dd * 400 / 146097;               /* close from below */
-	while (yy > 0 && days_before_year(yy) > dd)
-		yy--;
-	while (days_before_year(yy + 1) <= dd)
-		yy++;
-	int64_t doy = dd - days_before_year(yy);
-	int mm = 1;
-	for (;;) {
-		int len = month_days[mm - 1] + (mm == 2 && is_leap(yy));
-		if (doy < len || mm == 12)
-			break;
-		doy -= len;
-		mm++;
-	}
-	*y = yy;
-	*m = mm;
-	*d = (int)doy + 1;
-}
 
 void time_format_rfc3339(int64_t sec, uint32_t nsec, int32_t tz_offset,
 			 char out[64])
@@ -105,7 +53,7 @@ void time_format_rfc3339(int64_t sec, uint32_t nsec, int32_t tz_offset,
 	}
 	int64_t y;
 	int m, d;
-	date_from_days(days, &y, &m, &d);
+	civil_date_from_days(days, &y, &m, &d);
 	int n = snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%09u", (int)y,
 			 m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
 			 (int)(rem % 60), (unsigned)nsec);
@@ -196,9 +144,9 @@ int time_parse_rfc3339(const char *s, int64_t *sec, uint32_t *nsec,
 	/* a leap second (60) has no unix time; refused */
 	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59)
 		return CAIRN_E_INVAL;
-	if (d > month_days[mo - 1] + (mo == 2 && is_leap(y)))
+	if (d > civil_days_in_month(y, mo))
 		return CAIRN_E_INVAL;
-	*sec = days_from_date(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+	*sec = civil_days_from_date(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
 	       off;
 	*nsec = ns;
 	*tz_offset = off;
