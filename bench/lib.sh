@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
-# Shared helpers for bench/run.sh and bench/gendata.sh. Source, do not run.
+# Shared helpers for bench/run.sh, bench/prune.sh and bench/gendata.sh.
+# Source, do not run.
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_SRC/.." && pwd)
@@ -58,4 +59,38 @@ human_bytes() {
     split("B KiB MiB GiB TiB", u, " "); i = 1
     while (b >= 1024 && i < 5) { b /= 1024; i++ }
     printf (i == 1 ? "%d %s" : "%.1f %s"), b, u[i] }'
+}
+
+# tool_env TOOL REPO: the environment of TOOL working on REPO, one
+# assignment a line. Each repository R has a private state dir R.state
+# (caches, borg's security and config dirs) so that copies of a repository
+# do not share a cache. Uses $PASSWORD.
+tool_env() {
+  local st=$2.state
+  echo "XDG_CACHE_HOME=$st/cache"
+  case $1 in
+    cairn)  echo "CAIRN_PASSWORD=$PASSWORD" ;;
+    restic) echo "RESTIC_PASSWORD=$PASSWORD"; echo "RESTIC_CACHE_DIR=$st/cache/restic" ;;
+    borg)   echo "BORG_PASSPHRASE=$PASSWORD"; echo "BORG_BASE_DIR=$st"
+            echo "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes"
+            echo "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes" ;;
+  esac
+}
+
+# step_failed TOOL STEP RUN NOTE LOG: says that a timed step failed, with
+# the end of its log.
+step_failed() {
+  warn "$1 $2 (run $3) failed: $4; see $5"
+  tail -n 5 "$5" >&2 || true
+}
+
+# results_path NAME: bench/results/NAME[-quick].md, or with -2, -3... when
+# taken (uses $QUICK).
+results_path() {
+  mkdir -p "$BENCH_SRC/results"
+  local base=$BENCH_SRC/results/$1 f i=2
+  [[ ${QUICK:-0} == 1 ]] && base+=-quick
+  f=$base.md
+  while [[ -e $f ]]; do f=$base-$i.md; i=$((i + 1)); done
+  echo "$f"
 }

@@ -52,6 +52,39 @@ def ratio(a, b):
     return a / b
 
 
+def num(s):
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def read_meta(path):
+    """The key<TAB>value lines of a meta.txt as a dict."""
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("\t")
+            meta[k] = v
+    return meta
+
+
+def read_rows(path, ncols):
+    """The rows of a raw.tsv, each padded to ncols fields."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            p += [""] * (ncols - len(p))
+            rows.append(p)
+    return rows
+
+
 def fratio(r, nd=2):
     if r is None:
         return "–"
@@ -61,24 +94,9 @@ def fratio(r, nd=2):
 
 
 def main():
-    meta = {}
-    with open(sys.argv[1]) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition("\t")
-            meta[k] = v
-    rows = []
-    with open(sys.argv[2]) as f:
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            p += [""] * (13 - len(p))
-            rows.append(p)
+    meta = read_meta(sys.argv[1])
+    rows = read_rows(sys.argv[2], 13)
     tools = meta.get("tools", "cairn restic").split()
-
-    def num(s):
-        try:
-            return float(s)
-        except ValueError:
-            return None
 
     # stats[(tool, step)] = dict of medians
     stats = {}
@@ -89,9 +107,6 @@ def main():
             notes = sorted({r[11] for r in mine if r[3] != "1" and r[11]})
             st = {"runs": len(mine), "ok": len(ok), "notes": notes}
             if ok:
-                def med(vals):
-                    vals = [v for v in vals if v is not None]
-                    return statistics.median(vals) if vals else None
                 walls = [num(r[4]) for r in ok]
                 st["wall"] = med(walls)
                 st["mbps"] = med([num(r[8]) / 1e6 / w if w else None for r, w in zip(ok, walls)])

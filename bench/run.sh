@@ -76,19 +76,7 @@ detect_cache_mode
 [[ $CACHE_MODE == sync\ only ]] && warn "cannot drop the page cache; only syncing between steps"
 
 # ------------------------------------------------------------------ tools
-# Each repository R has a private state dir R.state (caches, borg's security
-# and config dirs) so that copies of a repository do not share a cache.
-tool_env() {  # tool repo -> prints env assignments, one per line
-  local st=$2.state
-  echo "XDG_CACHE_HOME=$st/cache"
-  case $1 in
-    cairn)  echo "CAIRN_PASSWORD=$PASSWORD" ;;
-    restic) echo "RESTIC_PASSWORD=$PASSWORD"; echo "RESTIC_CACHE_DIR=$st/cache/restic" ;;
-    borg)   echo "BORG_PASSPHRASE=$PASSWORD"; echo "BORG_BASE_DIR=$st"
-            echo "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes"
-            echo "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes" ;;
-  esac
-}
+# (tool_env, the environment of each tool, is in lib.sh)
 
 # tool_cmd TOOL ACTION REPO [ARG]: sets CMD (array)
 tool_cmd() {
@@ -163,10 +151,7 @@ run_timed() {
   printf '%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$run" "$t" "$step" "$(( rc == 0 ))" "$wall" "$user" "$sys" "$rss" \
     "$bytes" "$after" "$(( after - before ))" "$note" "$sync_s" >>"$RAW"
-  if (( rc != 0 )); then
-    warn "$t $step (run $run) failed: $note; see $lf"
-    tail -n 5 "$lf" >&2 || true
-  fi
+  (( rc == 0 )) || step_failed "$t" "$step" "$run" "$note" "$lf"
   return "$rc"
 }
 
@@ -253,12 +238,7 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 # ------------------------------------------------------------------ report
-if [[ -z ${RESULTS:-} ]]; then
-  mkdir -p "$BENCH_SRC/results"
-  base=$BENCH_SRC/results/$(date +%F)$(if [[ $QUICK == 1 ]]; then echo -quick; fi)
-  RESULTS=$base.md; i=2
-  while [[ -e $RESULTS ]]; do RESULTS=$base-$i.md; i=$((i + 1)); done
-fi
+[[ -n ${RESULTS:-} ]] || RESULTS=$(results_path "$(date +%F)")
 "$PY" "$BENCH_SRC/report.py" "$META" "$RAW" | tee "$RESULTS"
 
 # ------------------------------------------------------------------ micro

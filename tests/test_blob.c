@@ -2,7 +2,8 @@
  * and empty blobs of both types, and every way a reader must refuse one:
  * wrong key, type, id or raw_length, any flipped bit, and hand-made
  * records whose plaintext breaks a rule (unknown encoding, a frame without
- * a size, with the wrong size, two frames, trailing bytes).
+ * a size, with the wrong size, two frames, trailing bytes).  Re-encryption
+ * under a new pack key (blob_rekey) for each encoding.
  */
 #include "blob.h"
 #include "cairn_err.h"
@@ -251,6 +252,144 @@ static void test_bad_plaintext(void)
 	buf_free(&out);
 }
 
+/* Decrypts a record to its plaintext (encoding byte + body) into plain;
+ * 0 or -1. */
+static int open_plain(const uint8_t k[32], uint8_t type, const uint8_t id[32],
+		      const uint8_t *rec, size_t len, struct buf *plain)
+{
+	uint8_t ad[33];
+	unsigned long long mlen;
+	ad[0] = type;
+	memcpy(ad + 1, id, 32);
+	plain->len = 0;
+	if (len < 40 || buf_reserve(plain, len) < 0)
+		return -1;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    plain->p, &mlen, NULL, rec + 24, len - 24, ad, 33, rec, k) != 0)
+		return -1;
+	plain->len = (size_t)mlen;
+	return 0;
+}
+
+/* blob_rekey must fail with CORRUPT, keep out's length and content, and
+ * leave no plaintext beyond (the spare room starts zeroed). */
+static void expect_rekey_corrupt(const uint8_t *old, uint8_t type,
+				 const uint8_t id[32], const uint8_t *rec,
+				 size_t len)
+{
+	static const uint8_t new_key[32] = {1, 2, 3};
+	struct buf out = BUF_INIT;
+	CHECK_RC(buf_reserve(&out, len + 4), 0);
+	memset(out.p, 0, out.cap);
+	CHECK_RC(buf_put(&out, "kept", 4), 0);
+	CHECK_RC(blob_rekey(old, new_key, type, id, rec, len, &out),
+		 CAIRN_E_CORRUPT);
+	CHECK(out.len == 4 && memcmp(out.p, "kept", 4) == 0);
+	for (size_t i = 4; i < out.cap; i++)
+		if (out.p[i]) {
+			CHECK(!"rekey output not wiped");
+			break;
+		}
+	buf_free(&out);
+}
+
+/* Re-encrypts rec (under key, of plaintext raw/n) to a fresh key: the new
+ * record has a new nonce, the same length and plaintext (encoding and
+ * body, so nothing was recompressed), decodes under the new key only, and
+ * every damaged input is refused. */
+static void check_rekey(uint8_t type, const uint8_t id[32], const uint8_t *rec,
+			size_t len, const void *raw, size_t n,
+			const struct blob_dict_resolver *res)
+{
+	uint8_t new_key[32], other[32];
+	struct buf out = BUF_INIT, back = BUF_INIT, dec = BUF_INIT;
+	struct buf p0 = BUF_INIT, p1 = BUF_INIT;
+	test_fill(&rng, new_key, 32);
+
+	CHECK_RC(buf_put(&out, "prefix", 6), 0);
+	CHECK_RC(blob_rekey(key, new_key, type, id, rec, len, &out), 0);
+	CHECK(out.len == 6 + len && memcmp(out.p, "prefix", 6) == 0);
+	const uint8_t *nrec = out.p + 6;
+	CHECK(memcmp(nrec, rec, 24) != 0);
+	CHECK(open_plain(key, type, id, rec, len, &p0) == 0);
+	CHECK(open_plain(new_key, type, id, nrec, len, &p1) == 0);
+	CHECK(p0.len == p1.len && p0.len == len - BLOB_OVERHEAD + 1 &&
+	      memcmp(p0.p, p1.p, p0.len) == 0);
+	CHECK_RC(blob_decode_dict(new_key, type, id, nrec, len, n, NULL, res,
+				  &dec), 0);
+	CHECK(dec.len == n && (n == 0 || memcmp(dec.p, raw, n) == 0));
+	CHECK_RC(blob_decode_dict(key, type, id, nrec, len, n, NULL, res, &dec),
+		 CAIRN_E_CORRUPT);
+	/* and back: a second fresh nonce, the original key opens it */
+	CHECK_RC(blob_rekey(new_key, key, type, id, nrec, len, &back), 0);
+	CHECK(back.len == len && memcmp(back.p, nrec, 24) != 0 &&
+	      memcmp(back.p, rec, 24) != 0);
+	CHECK_RC(blob_decode_dict(key, type, id, back.p, back.len, n, NULL, res,
+				  &dec), 0);
+	CHECK(dec.len == n && (n == 0 || memcmp(dec.p, raw, n) == 0));
+
+	/* the old key is now the wrong one; so is any other */
+	expect_rekey_corrupt(new_key, type, id, rec, len);
+	memcpy(other, key, 32);
+	other[31] ^= 0x01;
+	expect_rekey_corrupt(other, type, id, rec, len);
+	/* wrong type or id, truncated, extended */
+	memcpy(other, id, 32);
+	other[0] ^= 0x40;
+	expect_rekey_corrupt(key, type, other, rec, len);
+	expect_rekey_corrupt(key, type ^ 1, id, rec, len);
+	expect_rekey_corrupt(key, 2, id, rec, len);
+	for (size_t l = 0; l < len; l += l < 60 ? 1 : 101)
+		expect_rekey_corrupt(key, type, id, rec, l);
+	uint8_t *longer = malloc(len + 1);
+	CHECK(longer != NULL);
+	if (longer) {
+		memcpy(longer, rec, len);
+		longer[len] = 0;
+		expect_rekey_corrupt(key, type, id, longer, len + 1);
+		/* every bit of a short record; a sample of a long one */
+		size_t step = len > 300 ? 13 : 1;
+		for (size_t bit = 0; bit < len * 8; bit += step) {
+			longer[bit / 8] ^= (uint8_t)(1u << bit % 8);
+			expect_rekey_corrupt(key, type, id, longer, len);
+			longer[bit / 8] ^= (uint8_t)(1u << bit % 8);
+		}
+		free(longer);
+	}
+	buf_free(&out);
+	buf_free(&back);
+	buf_free(&dec);
+	buf_free(&p0);
+	buf_free(&p1);
+}
+
+static void test_rekey(void)
+{
+	uint8_t id[32], rnd[700];
+	char txt[5000];
+	test_fill(&rng, rnd, sizeof rnd);
+	for (size_t i = 0; i < sizeof txt; i++)
+		txt[i] = "rekey moves records between packs. "[i % 35];
+	for (uint8_t type = 0; type <= 1; type++) {
+		struct buf rec = BUF_INIT;
+		test_fill(&rng, id, 32);
+		/* raw (incompressible), zstd, empty */
+		CHECK_RC(blob_encode(key, type, id, rnd, sizeof rnd, 3, NULL,
+				     &rec), 0);
+		CHECK(rec.len == sizeof rnd + BLOB_OVERHEAD);
+		check_rekey(type, id, rec.p, rec.len, rnd, sizeof rnd, NULL);
+		rec.len = 0;
+		CHECK_RC(blob_encode(key, type, id, txt, sizeof txt, 3, NULL,
+				     &rec), 0);
+		CHECK(rec.len < sizeof txt / 4);
+		check_rekey(type, id, rec.p, rec.len, txt, sizeof txt, NULL);
+		rec.len = 0;
+		CHECK_RC(blob_encode(key, type, id, NULL, 0, 3, NULL, &rec), 0);
+		check_rekey(type, id, rec.p, rec.len, NULL, 0, NULL);
+		buf_free(&rec);
+	}
+}
+
 /* Encoding 2: a dictionary trained on similar text makes the record
  * smaller than plain zstd; decoding needs the resolver, a missing or
  * different dictionary fails, and tree blobs never use one. */
@@ -316,6 +455,18 @@ static void test_dictionary(void)
 	CHECK_RC(blob_decode_dict(key, BLOB_DATA, id, withd.p, withd.len, n,
 				  NULL, &res, &out), 0);
 	CHECK(out.len == n && !memcmp(out.p, text, n));
+	/* rekeyed, it still needs the dictionary */
+	check_rekey(BLOB_DATA, id, withd.p, withd.len, text, n, &res);
+	struct buf moved = BUF_INIT;
+	uint8_t new_key[32];
+	test_fill(&rng, new_key, 32);
+	CHECK_RC(blob_rekey(key, new_key, BLOB_DATA, id, withd.p, withd.len,
+			    &moved), 0);
+	CHECK_RC(blob_decode(new_key, BLOB_DATA, id, moved.p, moved.len, n,
+			     NULL, &out), CAIRN_E_CORRUPT);
+	CHECK_RC(blob_decode_dict(new_key, BLOB_DATA, id, moved.p, moved.len,
+				  n, NULL, &res, &out), 0);
+	buf_free(&moved);
 	/* no resolver, or an unknown dictionary */
 	CHECK_RC(blob_decode(key, BLOB_DATA, id, withd.p, withd.len, n, NULL,
 			     &out), CAIRN_E_CORRUPT);
@@ -351,6 +502,7 @@ int main(void)
 	test_args();
 	test_tamper();
 	test_bad_plaintext();
+	test_rekey();
 	test_dictionary();
 	return test_done("test_blob");
 }

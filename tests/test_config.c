@@ -1,6 +1,7 @@
 /* test_config.c: the repository config file (docs/format.md section 3):
  * defaults, validation, encode/decode round trip, refusals, and the golden
- * vector tests/vectors/config_v1.json (CAIRN_REGEN_VECTORS=1 rewrites it).
+ * vector tests/vectors/config_v2.json (CAIRN_REGEN_VECTORS=1 rewrites it), and
+ * reads the version-1 vector config_v1.json.
  */
 #include "cairn_err.h"
 #include "config.h"
@@ -19,7 +20,7 @@ static int config_equal(const struct repo_config *a, const struct repo_config *b
 	       a->pack_size == b->pack_size;
 }
 
-/* The values of config_v1.json: the defaults, id 00..1f. */
+/* The values of config_v2.json: the defaults, id 00..1f. */
 static void vector_config(struct repo_config *c)
 {
 	config_init_default(c);
@@ -32,7 +33,7 @@ static void test_defaults(void)
 	struct repo_config a, b;
 	config_init_default(&a);
 	config_init_default(&b);
-	CHECK(a.version == 1);
+	CHECK(a.version == 2);
 	CHECK(a.stream.min == 16384 && a.stream.avg == 65536 &&
 	      a.stream.max == 262144);
 	CHECK(a.files.min == 262144 && a.files.avg == 1048576 &&
@@ -58,7 +59,8 @@ static void test_validate(void)
 	} while (0)
 
 	EXPECT(c.version = 0, CAIRN_E_INVAL);
-	EXPECT(c.version = 2, CAIRN_E_INVAL);
+	EXPECT(c.version = 3, CAIRN_E_INVAL);
+	EXPECT(c.version = 1, 0);
 	EXPECT(c.stream.min = 63, CAIRN_E_INVAL);
 	EXPECT(c.stream.min = 64, 0);
 	EXPECT(c.stream.min = 0, CAIRN_E_INVAL);
@@ -118,7 +120,7 @@ struct edit {
 };
 
 static const struct edit EDITS[] = {
-	{"", "version", "2", CAIRN_E_UNSUPPORTED},
+	{"", "version", "3", CAIRN_E_UNSUPPORTED},
 	{"", "version", "0", CAIRN_E_UNSUPPORTED},
 	{"", "version", "-1", CAIRN_E_UNSUPPORTED},
 	{"", "version", "\"1\"", CAIRN_E_CORRUPT},
@@ -219,7 +221,8 @@ static void test_decode_edits(const struct buf *good)
 		{"[]", CAIRN_E_CORRUPT},
 		{"null", CAIRN_E_CORRUPT},
 		{"{}", CAIRN_E_CORRUPT},
-		{"{\"version\":2}", CAIRN_E_UNSUPPORTED},
+		{"{\"version\":3}", CAIRN_E_UNSUPPORTED},
+		{"{\"version\":2}", CAIRN_E_CORRUPT},
 		{"{\"version\":1}", CAIRN_E_CORRUPT},
 		{"{\"version\":1e0}", CAIRN_E_CORRUPT},
 		{"{\"version\":100000000000000000000000000}", CAIRN_E_CORRUPT},
@@ -263,21 +266,21 @@ static void test_vector(void)
 
 	vector_config(&c);
 	CHECK_RC(config_encode(&c, &enc), 0);
-	const char *regen = getenv("CAIRN_REGEN_VECTORS");
-	if (regen && strcmp(regen, "1") == 0) {
-		FILE *f = fopen(test_vector_path("config_v1.json"), "wb");
-		CHECK(f && fwrite(enc.p, 1, enc.len, f) == enc.len);
-		if (f)
-			fclose(f);
-	}
-	uint8_t *file = test_read_file(test_vector_path("config_v1.json"), &n);
-	CHECK(file != NULL);
+	uint8_t *file = test_golden_vector("config_v2.json", enc.p, enc.len, &n);
 	if (file) {
 		CHECK_RC(config_decode(file, n, &d), 0);
 		CHECK(config_equal(&c, &d));
-		CHECK(n == enc.len && memcmp(file, enc.p, n) == 0);
 		struct buf good = {file, n, n};
 		test_decode_edits(&good);
+	}
+	free(file);
+	/* a version-1 repository (before deletion records) still opens */
+	file = test_read_file(test_vector_path("config_v1.json"), &n);
+	CHECK(file != NULL);
+	if (file) {
+		CHECK_RC(config_decode(file, n, &d), 0);
+		c.version = 1;
+		CHECK(config_equal(&c, &d));
 	}
 	free(file);
 	buf_free(&enc);

@@ -73,17 +73,8 @@ static void test_golden(void)
 
 	golden_file(&g);
 	CHECK_RC(index_file_encode(&g, &enc), 0);
-	const char *regen = getenv("CAIRN_REGEN_VECTORS");
-	if (regen && strcmp(regen, "1") == 0) {
-		FILE *f = fopen(test_vector_path("index_v1.bin"), "wb");
-		CHECK(f && fwrite(enc.p, 1, enc.len, f) == enc.len);
-		if (f)
-			fclose(f);
-	}
-	uint8_t *file = test_read_file(test_vector_path("index_v1.bin"), &flen);
-	CHECK(file != NULL);
+	uint8_t *file = test_golden_vector("index_v1.bin", enc.p, enc.len, &flen);
 	if (file) {
-		CHECK(flen == enc.len && memcmp(file, enc.p, flen) == 0);
 		CHECK_RC(index_file_decode(file, flen, &d), 0);
 		CHECK(index_file_equal(&g, &d));
 		index_file_free(&d);
@@ -288,6 +279,361 @@ static void test_small(void)
 	index_free(NULL);
 }
 
+static int loc_equal(const struct blob_loc *a, const struct blob_loc *b)
+{
+	return a->pack == b->pack && a->type == b->type &&
+	       a->offset == b->offset && a->length == b->length &&
+	       a->raw_length == b->raw_length && a->dict == b->dict;
+}
+
+/* Entry numbers: index_find gives each blob a number below the blob
+ * count, all distinct, unchanged as the table grows, and
+ * index_entry_get(number) names the same blob. */
+static void test_entries(void)
+{
+	const size_t N = 20000, EARLY = 64;
+	uint8_t (*ids)[32] = malloc(N * 32);
+	size_t *early = malloc(EARLY * sizeof *early);
+	uint8_t *seen = calloc(N, 1);
+	struct index *x = NULL;
+	struct blob_loc loc, got;
+	uint8_t pid[32], id[32];
+	uint32_t pn;
+	size_t e = 99;
+
+	CHECK(ids && early && seen);
+	if (!ids || !early || !seen)
+		goto out;
+	test_fill(&rng, ids, N * 32);
+	CHECK_RC(index_new(&x), 0);
+	CHECK_RC(index_find(x, ids[0], &got, &e), CAIRN_E_NOTFOUND);
+	CHECK_RC(index_entry_get(x, 0, id, &got), CAIRN_E_NOTFOUND);
+	fill_seq(pid, 7);
+	CHECK_RC(index_pack_add(x, pid, BLOB_DATA, &pn), 0);
+	for (size_t i = 0; i < N; i++) {
+		loc = (struct blob_loc){pn, BLOB_DATA, i * 41, 41, i, 0};
+		CHECK_RC(index_blob_add(x, ids[i], &loc), 0);
+		if (i < EARLY)
+			CHECK_RC(index_find(x, ids[i], NULL, &early[i]), 0);
+	}
+	CHECK(index_blob_count(x) == N);
+	size_t bad = 0;
+	for (size_t i = 0; i < N; i++) {
+		if (index_find(x, ids[i], &got, &e) != 0 || e >= N || seen[e] ||
+		    got.offset != i * 41 || got.raw_length != i ||
+		    (i < EARLY && e != early[i])) {
+			bad++;
+			continue;
+		}
+		seen[e] = 1;
+		if (index_entry_get(x, e, id, &loc) != 0 ||
+		    memcmp(id, ids[i], 32) != 0 ||
+		    !loc_equal(&loc, &got))
+			bad++;
+	}
+	CHECK(bad == 0);
+	CHECK_RC(index_entry_get(x, N, id, &loc), CAIRN_E_NOTFOUND);
+	CHECK_RC(index_entry_get(x, SIZE_MAX, id, &loc), CAIRN_E_NOTFOUND);
+	/* absent ids, and a duplicate that adds no entry */
+	memcpy(id, ids[5], 32);
+	id[31] ^= 1;
+	CHECK_RC(index_find(x, id, NULL, &e), CAIRN_E_NOTFOUND);
+	loc = (struct blob_loc){pn, BLOB_DATA, 0, 41, 0, 0};
+	CHECK_RC(index_blob_add(x, ids[5], &loc), 0);
+	CHECK(index_blob_count(x) == N);
+	CHECK_RC(index_find(x, ids[5], NULL, &e), 0);
+	CHECK(e == early[5]);
+out:
+	index_free(x);
+	free(ids);
+	free(early);
+	free(seen);
+}
+
+static void test_pack_lookup(void)
+{
+	struct index *x = NULL;
+	uint8_t pid[40][32];
+	uint32_t n = 99, got = 99;
+
+	CHECK_RC(index_new(&x), 0);
+	test_fill(&rng, pid, sizeof pid);
+	CHECK_RC(index_pack_lookup(x, pid[0], &got), CAIRN_E_NOTFOUND);
+	CHECK(got == 99);
+	for (uint32_t i = 0; i < 30; i++) {
+		CHECK_RC(index_pack_add(x, pid[i], (uint8_t)(i & 1), &n), 0);
+		CHECK(n == i);
+	}
+	for (uint32_t i = 0; i < 30; i++) {
+		CHECK_RC(index_pack_lookup(x, pid[i], &got), 0);
+		CHECK(got == i);
+	}
+	/* unknown packs are not added by a lookup */
+	for (uint32_t i = 30; i < 40; i++)
+		CHECK_RC(index_pack_lookup(x, pid[i], &got), CAIRN_E_NOTFOUND);
+	pid[0][31] ^= 1;
+	CHECK_RC(index_pack_lookup(x, pid[0], &got), CAIRN_E_NOTFOUND);
+	CHECK(index_pack_count(x) == 30);
+	index_free(x);
+}
+
+/* Adds the NULL-terminated locations of id in order; the blob must then
+ * be at want. */
+#define LOCS(...) ((const struct blob_loc *const[]){__VA_ARGS__, NULL})
+static void adds_end_at(struct index *x, const uint8_t id[32],
+			const struct blob_loc *const *locs,
+			const struct blob_loc *want)
+{
+	struct blob_loc got;
+	for (; *locs; locs++)
+		CHECK_RC(index_blob_add(x, id, *locs), 0);
+	CHECK_RC(index_lookup(x, id, &got), 0);
+	CHECK(loc_equal(&got, want));
+}
+
+/* Packs awaiting deletion: marked before or after they are registered,
+ * and the one way a blob's first location is replaced. */
+static void test_avoid(void)
+{
+	struct index *x = NULL;
+	uint8_t pid[200][32], id[32];
+	uint32_t n;
+	struct blob_loc got;
+	size_t e0, e1;
+
+	CHECK_RC(index_new(&x), 0);
+	test_fill(&rng, pid, sizeof pid);
+	CHECK(!index_pack_avoided(x, 0) && !index_pack_avoided(x, UINT32_MAX));
+	/* after registration */
+	CHECK_RC(index_pack_add(x, pid[0], BLOB_DATA, &n), 0);
+	CHECK_RC(index_pack_add(x, pid[1], BLOB_DATA, &n), 0);
+	CHECK_RC(index_pack_avoid(x, pid[0]), 0);
+	CHECK_RC(index_pack_avoid(x, pid[0]), 0);
+	CHECK(index_pack_avoided(x, 0) && !index_pack_avoided(x, 1));
+	/* before: many ids (the pending table grows), some registered
+	 * between marks, some never */
+	for (uint32_t i = 2; i < 200; i++) {
+		if (i % 3 == 0)
+			CHECK_RC(index_pack_avoid(x, pid[i]), 0);
+		if (i % 5 == 0) {
+			CHECK_RC(index_pack_add(x, pid[i], BLOB_DATA, &n), 0);
+			CHECK(index_pack_avoided(x, n) == (i % 3 == 0));
+		}
+	}
+	for (uint32_t i = 2; i < 200; i++)
+		if (i % 5 != 0) {
+			CHECK_RC(index_pack_lookup(x, pid[i], &n),
+				 CAIRN_E_NOTFOUND);
+			CHECK_RC(index_pack_add(x, pid[i], BLOB_TREE, &n), 0);
+			CHECK(index_pack_avoided(x, n) == (i % 3 == 0));
+		}
+	CHECK(index_pack_count(x) == 200);
+	for (uint32_t i = 0; i < 200; i++) {
+		CHECK_RC(index_pack_lookup(x, pid[i], &n), 0);
+		CHECK(index_pack_avoided(x, n) == (i == 0 || (i >= 2 && i % 3 == 0)));
+	}
+	CHECK(!index_pack_avoided(x, 200));
+	index_free(x);
+
+	/* where a blob ends: packs A1, A2 avoided, L1, L2 live */
+	uint32_t a1, a2, l1, l2;
+	CHECK_RC(index_new(&x), 0);
+	CHECK_RC(index_pack_avoid(x, pid[10]), 0);
+	CHECK_RC(index_pack_add(x, pid[10], BLOB_DATA, &a1), 0);
+	CHECK_RC(index_pack_add(x, pid[11], BLOB_DATA, &a2), 0);
+	CHECK_RC(index_pack_add(x, pid[12], BLOB_DATA, &l1), 0);
+	CHECK_RC(index_pack_add(x, pid[13], BLOB_DATA, &l2), 0);
+	CHECK_RC(index_pack_avoid(x, pid[11]), 0);
+	const struct blob_loc in_a1 = {a1, BLOB_DATA, 100, 50, 40, 0};
+	const struct blob_loc in_a2 = {a2, BLOB_DATA, 200, 51, 40, 0};
+	const struct blob_loc in_l1 = {l1, BLOB_DATA, 300, 52, 40, 3};
+	const struct blob_loc in_l2 = {l2, BLOB_DATA, 400, 53, 40, 0};
+	const struct blob_loc in_unreg = {99, BLOB_DATA, 500, 54, 40, 0};
+
+	/* avoided, then live: moves, and keeps its entry number */
+	fill_seq(id, 1);
+	CHECK_RC(index_blob_add(x, id, &in_a1), 0);
+	CHECK_RC(index_find(x, id, NULL, &e0), 0);
+	adds_end_at(x, id, LOCS(&in_unreg), &in_a1);   /* not registered */
+	adds_end_at(x, id, LOCS(&in_l1), &in_l1);
+	CHECK_RC(index_find(x, id, NULL, &e1), 0);
+	CHECK(e1 == e0 && index_blob_count(x) == 1);
+	/* then another live copy: stays */
+	adds_end_at(x, id, LOCS(&in_l2), &in_l1);
+	/* live first: neither a later avoided nor a later live copy moves it */
+	fill_seq(id, 2);
+	adds_end_at(x, id, LOCS(&in_l2, &in_a1, &in_l1), &in_l2);
+	/* avoided, then avoided: stays at the first ... until a live copy */
+	fill_seq(id, 3);
+	adds_end_at(x, id, LOCS(&in_a2, &in_a1), &in_a2);
+	adds_end_at(x, id, LOCS(&in_l2), &in_l2);
+
+	/* a pack marked after its blobs were added: the next live copy wins */
+	fill_seq(id, 4);
+	uint32_t late;
+	CHECK_RC(index_pack_add(x, pid[14], BLOB_DATA, &late), 0);
+	const struct blob_loc in_late = {late, BLOB_DATA, 0, 41, 0, 0};
+	adds_end_at(x, id, LOCS(&in_late), &in_late);
+	CHECK_RC(index_pack_avoid(x, pid[14]), 0);
+	adds_end_at(x, id, LOCS(&in_l1), &in_l1);
+
+	/* a tree blob moves with its type */
+	uint32_t ta, tl;
+	CHECK_RC(index_pack_add(x, pid[15], BLOB_TREE, &ta), 0);
+	CHECK_RC(index_pack_add(x, pid[16], BLOB_TREE, &tl), 0);
+	CHECK_RC(index_pack_avoid(x, pid[15]), 0);
+	const struct blob_loc in_ta = {ta, BLOB_TREE, 7, 60, 19, 0};
+	const struct blob_loc in_tl = {tl, BLOB_TREE, 8, 61, 19, 0};
+	fill_seq(id, 5);
+	adds_end_at(x, id, LOCS(&in_ta, &in_tl), &in_tl);
+	/* a refused location does not move anything */
+	fill_seq(id, 6);
+	CHECK_RC(index_blob_add(x, id, &in_a1), 0);
+	struct blob_loc far = in_l1;
+	far.offset = UINT32_MAX;
+	CHECK_RC(index_blob_add(x, id, &far), CAIRN_E_RANGE);
+	far.type = 2;
+	CHECK_RC(index_blob_add(x, id, &far), CAIRN_E_INVAL);
+	CHECK_RC(index_lookup(x, id, &got), 0);
+	CHECK(loc_equal(&got, &in_a1));
+	CHECK(index_blob_count(x) == 6);
+	index_free(x);
+}
+
+/* index_merge_file with the doomed packs marked first: against a model,
+ * over random files merged in random order, every blob ends at its first
+ * live copy when it has one, else at its first copy. */
+enum { MF_FILES = 6, MF_PACKS = 4, MF_BLOBS = 12, MF_IDS = 60 };
+
+struct mf_copy {
+	uint8_t pack[32];
+	int doomed;
+	uint64_t offset;
+	uint32_t dict;    /* the file's dictionary number, 0 for none */
+	size_t dict_file; /* which file's dictionary table */
+};
+
+static void test_merge_avoid(void)
+{
+	static uint8_t ids[MF_IDS][32], dict_ids[MF_FILES][1][32];
+	static uint8_t pack_ids[MF_FILES][MF_PACKS][32];
+	static struct index_blob blobs[MF_FILES][MF_PACKS][MF_BLOBS];
+	static struct index_pack packs[MF_FILES][MF_PACKS];
+	static struct index_file files[MF_FILES];
+	static int doomed[MF_FILES][MF_PACKS];
+
+	size_t total = 0, moved = 0, stuck = 0;
+	for (int r = 0; r < 40; r++) {
+		struct index *x = NULL;
+		test_fill(&rng, ids, sizeof ids);
+		test_fill(&rng, pack_ids, sizeof pack_ids);
+		test_fill(&rng, dict_ids, sizeof dict_ids);
+		for (size_t f = 0; f < MF_FILES; f++) {
+			for (size_t p = 0; p < MF_PACKS; p++) {
+				struct index_pack *ip = &packs[f][p];
+				memcpy(ip->id, pack_ids[f][p], 32);
+				ip->type = BLOB_DATA;
+				ip->n = 1 + test_rand(&rng) % MF_BLOBS;
+				ip->blobs = blobs[f][p];
+				doomed[f][p] = test_rand(&rng) % 2 == 0;
+				/* distinct ids within a pack */
+				size_t start = test_rand(&rng) % MF_IDS;
+				for (size_t j = 0; j < ip->n; j++) {
+					struct index_blob *b = &ip->blobs[j];
+					memcpy(b->id, ids[(start + j * 7) % MF_IDS],
+					       32);
+					b->offset = 1000 * f + 100 * p + j;
+					b->length = 41;
+					b->raw_length = j;
+					b->dict = (uint32_t)(test_rand(&rng) % 2);
+				}
+			}
+			files[f] = (struct index_file){0, NULL, 1,
+						       dict_ids[f], MF_PACKS,
+						       packs[f]};
+		}
+		/* mark first, some packs before registration */
+		CHECK_RC(index_new(&x), 0);
+		for (size_t f = 0; f < MF_FILES; f++)
+			for (size_t p = 0; p < MF_PACKS; p++)
+				if (doomed[f][p])
+					CHECK_RC(index_pack_avoid(
+							 x, pack_ids[f][p]), 0);
+		size_t order[MF_FILES];
+		for (size_t f = 0; f < MF_FILES; f++)
+			order[f] = f;
+		for (size_t f = MF_FILES - 1; f > 0; f--) {
+			size_t k = test_rand(&rng) % (f + 1), t = order[f];
+			order[f] = order[k];
+			order[k] = t;
+		}
+		for (size_t i = 0; i < MF_FILES; i++)
+			CHECK_RC(index_merge_file(x, &files[order[i]]), 0);
+		CHECK(index_pack_count(x) == MF_FILES * MF_PACKS);
+
+		/* the model: walk the copies in merge order */
+		size_t bad = 0, in_index = 0;
+		for (size_t k = 0; k < MF_IDS; k++) {
+			struct mf_copy first = {0}, live = {0};
+			int have = 0, have_live = 0;
+			for (size_t i = 0; i < MF_FILES; i++) {
+				size_t f = order[i];
+				for (size_t p = 0; p < MF_PACKS; p++)
+					for (size_t j = 0; j < packs[f][p].n; j++) {
+						const struct index_blob *b =
+							&blobs[f][p][j];
+						if (memcmp(b->id, ids[k], 32))
+							continue;
+						struct mf_copy c = {{0}, doomed[f][p],
+								    b->offset,
+								    b->dict, f};
+						memcpy(c.pack, pack_ids[f][p], 32);
+						if (!have)
+							first = c;
+						if (!have_live && !c.doomed)
+							live = c;
+						have = 1;
+						have_live |= !c.doomed;
+					}
+			}
+			struct blob_loc got;
+			if (!have) {
+				CHECK(!index_has(x, ids[k]));
+				continue;
+			}
+			in_index++;
+			const struct mf_copy *want = have_live ? &live : &first;
+			if (index_lookup(x, ids[k], &got) != 0) {
+				bad++;
+				continue;
+			}
+			uint32_t want_dict = 0;
+			if (want->dict) {
+				uint32_t dn;
+				CHECK_RC(index_dict_add(x, dict_ids[want->dict_file][0],
+							&dn), 0);
+				want_dict = dn + 1;
+			}
+			if (memcmp(index_pack_id(x, got.pack), want->pack, 32) ||
+			    got.offset != want->offset || got.dict != want_dict ||
+			    index_pack_avoided(x, got.pack) != want->doomed)
+				bad++;
+			moved += have_live && first.doomed;
+			stuck += !have_live;
+		}
+		CHECK(bad == 0);
+		CHECK(index_blob_count(x) == in_index);
+		CHECK(index_dict_count(x) == MF_FILES);
+		total += in_index;
+		index_free(x);
+	}
+	/* the model's cases all occurred */
+	CHECK(moved > 0 && stuck > 0 && total > moved + stuck);
+	fprintf(stderr, "test_index: merge with avoided packs: %zu blobs, "
+		"%zu moved to a live copy, %zu only in doomed packs\n", total,
+		moved, stuck);
+}
+
 struct walk {
 	size_t n;
 	size_t stop_at;
@@ -389,6 +735,10 @@ int main(void)
 	test_golden();
 	test_codec();
 	test_small();
+	test_entries();
+	test_pack_lookup();
+	test_avoid();
+	test_merge_avoid();
 	test_million();
 	return test_done("test_index");
 }

@@ -191,17 +191,8 @@ static void test_golden(void)
 		put_node(&ref, &g.nodes[i], NULL);
 	CHECK(ref.len == enc.len && memcmp(ref.p, enc.p, enc.len) == 0);
 
-	const char *regen = getenv("CAIRN_REGEN_VECTORS");
-	if (regen && strcmp(regen, "1") == 0) {
-		FILE *f = fopen(test_vector_path("tree_v1.bin"), "wb");
-		CHECK(f && fwrite(enc.p, 1, enc.len, f) == enc.len);
-		if (f)
-			fclose(f);
-	}
-	uint8_t *file = test_read_file(test_vector_path("tree_v1.bin"), &flen);
-	CHECK(file != NULL);
+	uint8_t *file = test_golden_vector("tree_v1.bin", enc.p, enc.len, &flen);
 	if (file) {
-		CHECK(flen == enc.len && memcmp(file, enc.p, flen) == 0);
 		CHECK_RC(tree_decode(file, flen, &d), 0);
 		CHECK(tree_equal(&g, &d));
 		CHECK_RC(tree_check(&d, NULL), 0);

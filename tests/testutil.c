@@ -76,6 +76,23 @@ const char *test_vector_path(const char *name)
 	return path;
 }
 
+uint8_t *test_golden_vector(const char *name, const void *p, size_t n,
+			    size_t *len)
+{
+	const char *regen = getenv("CAIRN_REGEN_VECTORS");
+	if (regen && strcmp(regen, "1") == 0) {
+		FILE *f = fopen(test_vector_path(name), "wb");
+		CHECK(f && fwrite(p, 1, n, f) == n);
+		if (f)
+			fclose(f);
+	}
+	uint8_t *file = test_read_file(test_vector_path(name), len);
+	CHECK(file != NULL);
+	if (file)
+		CHECK(*len == n && (n == 0 || memcmp(file, p, n) == 0));
+	return file;
+}
+
 int test_done(const char *name)
 {
 	if (test_failures) {

@@ -37,6 +37,11 @@ uint64_t test_seed(const char *name);
 uint8_t *test_read_file(const char *path, size_t *len);
 /* Path of a file in tests/vectors (CAIRN_TEST_VECTORS); static buffer. */
 const char *test_vector_path(const char *name);
+/* The golden vector `name` for the encoding (p, n): rewritten from it
+ * first when CAIRN_REGEN_VECTORS=1, then read back (malloc'd, *len set) and
+ * checked to equal it byte for byte.  NULL, a check failed, when missing. */
+uint8_t *test_golden_vector(const char *name, const void *p, size_t n,
+			    size_t *len);
 /* Returns 0 if no failures, else 1; prints a summary. */
 int test_done(const char *name);
 

@@ -4,6 +4,8 @@
 #include "backend.h"
 #include "cairn_err.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -21,6 +23,7 @@ const char *backend_type_dir(enum obj_type t)
 	case OBJ_INDEX: return "index";
 	case OBJ_PACK: return "data";
 	case OBJ_DICT: return "dicts";
+	case OBJ_MARK: return "marks";
 	default: return NULL;
 	}
 }
@@ -46,6 +49,28 @@ void backend_close(struct backend *b)
 		b->ops->close(b);
 }
 
+/* Fault injection for crash tests: with CAIRN_FAULT_KILL_AFTER=N in the
+ * environment, the process kills itself with SIGKILL right after its N-th
+ * successful change to any store (put, commit or remove), so that a test can
+ * stop an operation after each of its steps in turn.  Unset: no effect. */
+static long fault_kill_after = -1;   /* -1 unread, 0 off */
+static long fault_changes;
+
+static void fault_change_done(void)
+{
+	long limit = __atomic_load_n(&fault_kill_after, __ATOMIC_RELAXED);
+	if (limit < 0) {
+		const char *v = getenv("CAIRN_FAULT_KILL_AFTER");
+		limit = v ? strtol(v, NULL, 10) : 0;
+		if (limit < 0)
+			limit = 0;
+		__atomic_store_n(&fault_kill_after, limit, __ATOMIC_RELAXED);
+	}
+	if (limit > 0 &&
+	    __atomic_add_fetch(&fault_changes, 1, __ATOMIC_SEQ_CST) >= limit)
+		raise(SIGKILL);
+}
+
 static int count(struct backend *b, int rc)
 {
 	__atomic_add_fetch(&b->stats.requests, 1, __ATOMIC_RELAXED);
@@ -58,8 +83,10 @@ int backend_put(struct backend *b, enum obj_type t, const char *name,
 		const void *p, size_t n)
 {
 	int rc = count(b, b->ops->put(b, t, name, p, n));
-	if (rc == 0)
+	if (rc == 0) {
 		__atomic_add_fetch(&b->stats.bytes_out, n, __ATOMIC_RELAXED);
+		fault_change_done();
+	}
 	return rc;
 }
 
@@ -80,7 +107,10 @@ int backend_writer_write(struct backend_writer *w, const void *p, size_t n)
 int backend_writer_commit(struct backend_writer *w, const char *name)
 {
 	struct backend *b = w->b;
-	return count(b, b->ops->writer_commit(w, name));
+	int rc = count(b, b->ops->writer_commit(w, name));
+	if (rc == 0)
+		fault_change_done();
+	return rc;
 }
 
 void backend_writer_abort(struct backend_writer *w)
@@ -112,5 +142,8 @@ int backend_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 
 int backend_remove(struct backend *b, enum obj_type t, const char *name)
 {
-	return count(b, b->ops->remove(b, t, name));
+	int rc = count(b, b->ops->remove(b, t, name));
+	if (rc == 0)
+		fault_change_done();
+	return rc;
 }

@@ -30,6 +30,7 @@ enum obj_type {
 	OBJ_INDEX,
 	OBJ_PACK,
 	OBJ_DICT,
+	OBJ_MARK,          /* prune's deletion records (format.md 13) */
 	OBJ__MAX
 };
 

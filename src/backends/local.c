@@ -396,10 +396,10 @@ static int local_open(const char *location, int create, struct backend **ret)
 		l->root[--n] = 0;
 	if (create) {
 		static const char *const sub[] = {"keys", "snapshots", "index",
-						  "data", "dicts"};
+						  "data", "dicts", "marks"};
 		char p[PATH_MAX];
 		TRY(mkdir_p(l->root));
-		for (size_t i = 0; i < 5; i++) {
+		for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
 			snprintf(p, sizeof p, "%s/%s", l->root, sub[i]);
 			TRY(mkdir_p(p));
 		}

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "policy.h"
 #include "repo.h"
 
 enum cli_exit {
@@ -60,7 +61,7 @@ struct cli_command {
 
 extern const struct cli_command cmd_init, cmd_backup, cmd_snapshots,
 	cmd_forget, cmd_ls, cmd_restore, cmd_dump, cmd_check, cmd_stats,
-	cmd_key, cmd_version, cmd_help;
+	cmd_key, cmd_version, cmd_help, cmd_prune;
 
 /* Set by SIGINT/SIGTERM/SIGHUP; passed to the engine as its interrupt
  * flag.  (sig_atomic_t is int on every platform cairn builds on.) */
@@ -185,6 +186,95 @@ char *fmt_paths(const struct snapshot *s);
 /* Seconds on the monotonic clock. */
 double now_mono(void);
 
+/* ---- policy_opts.c: retention policy options (forget, snapshots) ------ */
+
+/* Put CLI_POLICY_OPTIONS in the getopt_long table, hand every option value
+ * to cli_policy_opt, and put CLI_POLICY_HELP (the --keep-* rules; not
+ * --group-by) in the help text. */
+enum {
+	CLI_OPT_KEEP = 2000,            /* + enum policy_bucket */
+	CLI_OPT_WITHIN = 2100,
+	CLI_OPT_WITHIN_BUCKET = 2200,   /* + enum policy_bucket */
+	CLI_OPT_KEEP_TAG = 2300,
+	CLI_OPT_GROUP_BY,
+	CLI_OPT_POLICY_END,             /* a command's own options follow */
+};
+#define CLI_POLICY_OPTIONS                                                     \
+	{"keep-last", required_argument, NULL, CLI_OPT_KEEP + POLICY_LAST},   \
+	{"keep-hourly", required_argument, NULL, CLI_OPT_KEEP + POLICY_HOURLY}, \
+	{"keep-daily", required_argument, NULL, CLI_OPT_KEEP + POLICY_DAILY}, \
+	{"keep-weekly", required_argument, NULL, CLI_OPT_KEEP + POLICY_WEEKLY}, \
+	{"keep-monthly", required_argument, NULL,                             \
+	 CLI_OPT_KEEP + POLICY_MONTHLY},                                      \
+	{"keep-yearly", required_argument, NULL, CLI_OPT_KEEP + POLICY_YEARLY}, \
+	{"keep-within", required_argument, NULL, CLI_OPT_WITHIN},             \
+	{"keep-within-hourly", required_argument, NULL,                       \
+	 CLI_OPT_WITHIN_BUCKET + POLICY_HOURLY},                              \
+	{"keep-within-daily", required_argument, NULL,                        \
+	 CLI_OPT_WITHIN_BUCKET + POLICY_DAILY},                               \
+	{"keep-within-weekly", required_argument, NULL,                       \
+	 CLI_OPT_WITHIN_BUCKET + POLICY_WEEKLY},                              \
+	{"keep-within-monthly", required_argument, NULL,                      \
+	 CLI_OPT_WITHIN_BUCKET + POLICY_MONTHLY},                             \
+	{"keep-within-yearly", required_argument, NULL,                       \
+	 CLI_OPT_WITHIN_BUCKET + POLICY_YEARLY},                              \
+	{"keep-tag", required_argument, NULL, CLI_OPT_KEEP_TAG},              \
+	{"group-by", required_argument, NULL, CLI_OPT_GROUP_BY}
+
+#define CLI_POLICY_HELP                                                        \
+	"      --keep-last N              the N newest snapshots\n"              \
+	"      --keep-hourly N            the newest of each of the last N "     \
+	"hours\n"                                                              \
+	"      --keep-daily N             ... days\n"                            \
+	"      --keep-weekly N            ... ISO weeks\n"                       \
+	"      --keep-monthly N           ... months\n"                          \
+	"      --keep-yearly N            ... years\n"                           \
+	"      --keep-within D            all newer than the newest minus D "    \
+	"(e.g. 1y2m7d3h)\n"                                                    \
+	"      --keep-within-hourly D     the newest of each hour within D\n"    \
+	"      --keep-within-daily D      ... day within D (also -weekly, "      \
+	"-monthly, -yearly)\n"                                                 \
+	"      --keep-tag TAG[,TAG]       those with every TAG (repeatable)\n"
+
+enum { CLI_GROUP_HOST = 1, CLI_GROUP_PATHS = 2, CLI_GROUP_TAGS = 4 };
+
+struct cli_policy {
+	struct policy p;
+	struct strv keep_tags[64];      /* each a tag list */
+	const char *const *lists[64];   /* p.keep_tags points here */
+	unsigned group_by;              /* CLI_GROUP_* bits */
+	int group_by_given;
+};
+
+/* No rule, grouped by host and paths. */
+void cli_policy_init(struct cli_policy *p);
+void cli_policy_free(struct cli_policy *p);
+/* Takes option ch with value arg: a filter option (or 'H' for --host)
+ * into f, a policy option into p.  Returns -1 when ch is neither, else an
+ * exit code: CLI_EXIT_OK when taken, another after printing why arg is
+ * bad (cmd names the command in the message). */
+int cli_policy_opt(const struct cli *c, const struct cli_command *cmd,
+		   struct cli_filter *f, struct cli_policy *p, int ch,
+		   const char *arg);
+
+/* One group of a listing: the indexes (ascending) of its snapshots and
+ * the policy's decisions for them (dec[k] belongs to idx[k]). */
+struct cli_group {
+	char *key;
+	size_t *idx;
+	size_t n, cap;
+	struct policy_decision *dec;
+};
+
+/* Sorts the n snapshots of v into groups by p->group_by, in order of
+ * first appearance, and applies p->p to each.  Returns an exit code
+ * (after printing why on failure); *ret and *ret_n are set even on
+ * failure: release them with cli_groups_free. */
+int cli_policy_apply(const struct cli *c, const struct cli_policy *p,
+		     const struct snapshot *v, size_t n,
+		     struct cli_group **ret, size_t *ret_n);
+void cli_groups_free(struct cli_group *g, size_t n);
+
 /* ---- json_out.c: JSON documents ---------------------------------------- */
 
 /* A JSON string for n bytes of p; bytes that are not valid UTF-8 become
@@ -221,5 +311,28 @@ void render_event(void *ud, const struct repo_event *ev);
 /* Removes the progress line, if any, before other output. */
 void render_clear(struct render *rd);
 void render_done(struct render *rd);
+
+/* ---- prune_run.c: prune options and report (prune, forget --prune) --- */
+
+enum { CLI_OPT_MAX_UNUSED = 3000, CLI_OPT_MAX_REPACK, CLI_OPT_GRACE };
+#define CLI_PRUNE_OPTIONS                                                      \
+	{"max-unused", required_argument, NULL, CLI_OPT_MAX_UNUSED},           \
+	{"max-repack-size", required_argument, NULL, CLI_OPT_MAX_REPACK},     \
+	{"grace", required_argument, NULL, CLI_OPT_GRACE}
+#define CLI_PRUNE_HELP                                                         \
+	"      --max-unused LIMIT     unused space to tolerate in packs in use:\n" \
+	"                             a percentage of the used space (default\n" \
+	"                             5%), a size, or \"unlimited\" (no repack)\n" \
+	"      --max-repack-size SIZE read at most SIZE of packs to repack\n"     \
+	"      --grace DURATION       time between recording and deleting\n"     \
+	"                             (default 24h, at least 1h; like 36h, 2d)\n"
+void cli_prune_defaults(struct prune_opts *o);
+/* Takes a CLI_PRUNE_OPTIONS value: -1 when taken, 0 when ch is not a prune
+ * option, else an exit code (usage error). */
+int cli_prune_opt(const struct cli_command *cmd, struct prune_opts *o,
+		  int ch, const char *arg);
+/* Runs prune with o (events rendered) and prints its report.  Returns an
+ * exit code. */
+int cli_prune_run(struct cli *c, struct repo *r, struct prune_opts *o);
 
 #endif

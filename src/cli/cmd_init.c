@@ -2,14 +2,45 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <string.h>
 
-enum { OPT_LEVEL = 256, OPT_PACK_SIZE };
+enum { OPT_LEVEL = 256, OPT_PACK_SIZE, OPT_CHUNK_STREAM, OPT_CHUNK_FILES };
+
+/* Parses "MIN,AVG,MAX" (each with parse_size's suffixes) into p and
+ * validates it; CAIRN_E_INVAL when malformed or out of range. */
+static int parse_chunk_sizes(const char *s, struct chunker_params *p)
+{
+	uint32_t *const field[3] = {&p->min, &p->avg, &p->max};
+	char part[32];
+	const char *end;
+	uint64_t v;
+	size_t len;
+
+	for (int i = 0; i < 3; i++) {
+		end = i < 2 ? strchr(s, ',') : s + strlen(s);
+		if (!end)
+			return CAIRN_E_INVAL;
+		len = (size_t)(end - s);
+		if (len == 0 || len >= sizeof part)
+			return CAIRN_E_INVAL;
+		memcpy(part, s, len);
+		part[len] = '\0';
+		if (parse_size(part, &v) < 0 || v > UINT32_MAX)
+			return CAIRN_E_INVAL;
+		*field[i] = (uint32_t)v;
+		s = end + 1;
+	}
+	return config_chunker_validate(p);
+}
 
 static int run(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"compression-level", required_argument, NULL, OPT_LEVEL},
 		{"pack-size", required_argument, NULL, OPT_PACK_SIZE},
+		{"chunk-size-stream", required_argument, NULL,
+		 OPT_CHUNK_STREAM},
+		{"chunk-size-files", required_argument, NULL, OPT_CHUNK_FILES},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -36,6 +67,19 @@ static int run(struct cli *c, int argc, char **argv)
 						 "bad --pack-size \"%s\"",
 						 optarg);
 			cfg.pack_size = size;
+			break;
+		case OPT_CHUNK_STREAM:
+		case OPT_CHUNK_FILES:
+			if (parse_chunk_sizes(optarg, ch == OPT_CHUNK_STREAM ?
+						      &cfg.stream :
+						      &cfg.files) < 0)
+				return cli_usage(&cmd_init,
+						 "bad --chunk-size-%s \"%s\": "
+						 "need MIN,AVG,MAX with 64 <= "
+						 "MIN < AVG < MAX <= 64M and "
+						 "AVG a power of two",
+						 ch == OPT_CHUNK_STREAM ?
+						 "stream" : "files", optarg);
 			break;
 		case 'h':
 			return cli_help_print(&cmd_init);
@@ -86,6 +130,8 @@ const struct cli_command cmd_init = {
 	.summary = "create a new repository",
 	.help =
 	"usage: cairn init [--compression-level N] [--pack-size BYTES]\n"
+	"                  [--chunk-size-stream MIN,AVG,MAX]\n"
+	"                  [--chunk-size-files MIN,AVG,MAX]\n"
 	"\n"
 	"Creates a repository at the location given with -r (or "
 	"CAIRN_REPOSITORY)\n"
@@ -96,6 +142,20 @@ const struct cli_command cmd_init = {
 	"  --compression-level N  default zstd level, 1..19 (default 3)\n"
 	"  --pack-size BYTES      target pack size, 1 MiB .. 1 GiB; suffixes\n"
 	"                         K, M, G are powers of 1024 (default 16M)\n"
+	"  --chunk-size-stream MIN,AVG,MAX\n"
+	"                         chunk sizes for streams (stdin, command "
+	"output);\n"
+	"                         64 <= MIN < AVG < MAX <= 64M, AVG a power "
+	"of two,\n"
+	"                         same suffixes (default 16K,64K,256K)\n"
+	"  --chunk-size-files MIN,AVG,MAX\n"
+	"                         chunk sizes for regular files, same rules "
+	"(default\n"
+	"                         256K,1M,4M)\n"
+	"\n"
+	"The chunk sizes are fixed for the repository's life: smaller chunks\n"
+	"deduplicate better and cost more index memory and metadata per "
+	"byte.\n"
 	"\n"
 	"With --json, prints {\"message_type\":\"initialized\",\"id\":...,"
 	"\"repository\":...}.\n",

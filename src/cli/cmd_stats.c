@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 static double ratio(const struct repo_stats *st)
@@ -14,10 +15,10 @@ static double ratio(const struct repo_stats *st)
 		       : 0.0;
 }
 
-static int print_json(const struct repo_stats *st)
+static int print_json(const struct repo_stats *st,
+		      const struct prune_result *pr)
 {
-	return jout_print(
-		json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:o, s:o, s:o}",
+	json_t *j = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:o, s:o, s:o}",
 			  "total_size", jout_u64(st->total_size),
 			  "total_file_count", jout_u64(st->total_files),
 			  "snapshots_count", jout_u64(st->snapshots),
@@ -28,12 +29,25 @@ static int print_json(const struct repo_stats *st)
 			  "compression_ratio", ratio(st),
 			  "pack_count", jout_u64(st->packs),
 			  "pack_size", jout_u64(st->packs_size),
-			  "index_blob_count", jout_u64(st->index_blobs)),
-		stdout);
+			  "index_blob_count", jout_u64(st->index_blobs));
+	if (j && pr)
+		json_object_set_new(
+			j, "prune",
+			json_pack("{s:o, s:o, s:o, s:o, s:o}",
+				  "reclaimable_size",
+				  jout_u64(pr->reclaimable_bytes),
+				  "unused_packs", jout_u64(pr->unused_packs),
+				  "unused_packs_size",
+				  jout_u64(pr->unused_packs_bytes),
+				  "unused_size_in_used_packs",
+				  jout_u64(pr->unused_bytes),
+				  "waiting_size", jout_u64(pr->pending_bytes)));
+	return jout_print(j, stdout);
 }
 
 static void print_text(const struct cli *c, const struct snapshot *s,
-		       const struct repo_stats *st)
+		       const struct repo_stats *st,
+		       const struct prune_result *pr)
 {
 	char a[32], b[32], id[9];
 
@@ -57,6 +71,19 @@ static void print_text(const struct cli *c, const struct snapshot *s,
 	       st->packs);
 	if (st->blobs_size_stored)
 		printf("  %-26s %.2fx\n", "Compression ratio:", ratio(st));
+	if (pr) {
+		fmt_bytes(pr->reclaimable_bytes, a);
+		printf("  %-26s %s\n", "Reclaimable by prune:", a);
+		fmt_bytes(pr->unused_packs_bytes, a);
+		fmt_bytes(pr->unused_bytes, b);
+		printf("  %-26s %s in %" PRIu64 " packs no snapshot needs,\n"
+		       "  %-26s %s unneeded inside packs in use\n", "", a,
+		       pr->unused_packs, "", b);
+		if (pr->pending_bytes) {
+			fmt_bytes(pr->pending_bytes, a);
+			printf("  %-26s %s recorded, awaiting deletion\n", "", a);
+		}
+	}
 }
 
 static int run(struct cli *c, int argc, char **argv)
@@ -91,12 +118,30 @@ static int run(struct cli *c, int argc, char **argv)
 		ex = cli_fail(c, rc, "stats");
 		goto out;
 	}
+	/* the whole repository: what prune would reclaim, from a dry run */
+	struct prune_opts po;
+	struct prune_result pr;
+	int have_pr = 0;
+	if (!have_snap) {
+		cli_prune_defaults(&po);
+		po.dry_run = 1;
+		po.interrupt = &cli_interrupted;
+		rc = repo_prune(r, &po, &pr);
+		if (rc == CAIRN_E_INTERRUPTED) {
+			ex = cli_fail(c, rc, "stats");
+			goto out;
+		}
+		have_pr = rc == 0;
+		if (rc < 0 && !c->quiet)
+			fprintf(stderr, "cairn: warning: reclaimable space "
+				"unknown: %s\n", cairn_strerror(rc));
+	}
 	if (c->json) {
-		rc = print_json(&st);
+		rc = print_json(&st, have_pr ? &pr : NULL);
 		if (rc < 0)
 			ex = cli_fail(c, rc, "print stats");
 	} else {
-		print_text(c, have_snap ? &snap : NULL, &st);
+		print_text(c, have_snap ? &snap : NULL, &st, have_pr ? &pr : NULL);
 	}
 out:
 	if (have_snap)
@@ -124,7 +169,10 @@ const struct cli_command cmd_stats = {
 	"total_file_count, snapshots_count, total_blob_count, "
 	"total_uncompressed_size,\n"
 	"total_stored_size, compression_ratio, pack_count, pack_size, "
-	"index_blob_count.\n"
+	"index_blob_count, and for the whole repository \"prune\": "
+	"{reclaimable_size,\n"
+	"unused_packs, unused_packs_size, unused_size_in_used_packs, "
+	"waiting_size}.\n"
 	"\n"
 	"Options:\n"
 	"  -H, --host HOST        with \"latest\": the newest snapshot of HOST\n"

@@ -26,7 +26,7 @@ volatile sig_atomic_t cli_interrupted;
 
 static const struct cli_command *const commands[] = {
 	&cmd_init, &cmd_backup, &cmd_snapshots, &cmd_forget, &cmd_ls,
-	&cmd_restore, &cmd_dump, &cmd_check, &cmd_stats, &cmd_key,
+	&cmd_restore, &cmd_dump, &cmd_check, &cmd_stats, &cmd_prune, &cmd_key,
 	&cmd_version, &cmd_help, NULL,
 };
 

@@ -46,14 +46,114 @@ int bk_interrupted(struct bk *bk)
 	return bk->o->interrupt && *bk->o->interrupt;
 }
 
+/* Sets byte n of *v, growing it to cover n. */
+static int flag_set(uint8_t **v, uint32_t *cap, uint32_t n)
+{
+	if (n >= *cap) {
+		uint32_t c = *cap ? *cap : 256;
+		while (c <= n)
+			c *= 2;
+		uint8_t *p = realloc(*v, c);
+		if (!p)
+			return CAIRN_E_NOMEM;
+		memset(p + *cap, 0, c - *cap);
+		*v = p;
+		*cap = c;
+	}
+	(*v)[n] = 1;
+	return 0;
+}
+
+int bk_use(struct bk *bk, uint32_t pack, uint32_t dict)
+{
+	int rc = flag_set(&bk->used_packs, &bk->cap_used_packs, pack);
+	if (rc == 0 && dict)
+		rc = flag_set(&bk->used_dicts, &bk->cap_used_dicts, dict - 1);
+	return rc;
+}
+
 int blob_known(struct bk *bk, const uint8_t id[32])
 {
 	if (index_has(bk->pending, id))
 		return 1;
+	struct blob_loc loc;
 	pthread_mutex_lock(&bk->r->mu);
-	int has = index_has(bk->r->idx, id);
+	int has = index_lookup(bk->r->idx, id, &loc) == 0;
+	/* a blob whose every copy awaits deletion is stored again; a use
+	 * that cannot be recorded is treated the same way */
+	if (has && (index_pack_avoided(bk->r->idx, loc.pack) ||
+		    bk_use(bk, loc.pack, loc.dict) < 0))
+		has = 0;
 	pthread_mutex_unlock(&bk->r->mu);
 	return has;
+}
+
+/* 0 when the object exists, CAIRN_E_CONFLICT when a prune deleted it. */
+static int object_present(struct repo *r, enum obj_type t, const uint8_t *id)
+{
+	char hex[65];
+	uint64_t size;
+	if (!id)
+		return CAIRN_E_CORRUPT;
+	hex_encode(hex, id, 32);
+	int rc = backend_stat(r->be, t, hex, &size);
+	return rc == CAIRN_E_NOTFOUND ? CAIRN_E_CONFLICT : rc;
+}
+
+/* Before the snapshot is written: makes sure that nothing it depends on
+ * has been deleted by a concurrent prune, and computes by when it must be
+ * durable so that no prune can delete it first (format.md 13).  Returns
+ * CAIRN_E_CONFLICT when that time has passed or a pack is gone. */
+static int bk_commit_check(struct bk *bk, int64_t *deadline)
+{
+	struct repo *r = bk->r;
+	struct repo_marks m = {0};
+	int rc;
+	int64_t now = repo_wall_now();
+	int64_t by = now + MARK_GRACE_MIN / 2;
+	TRY(repo_marks_read(r, &m, NULL, NULL));
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < m.n; i++) {
+		const struct mark_record *mr = &m.v[i];
+		int hit = 0;
+		for (size_t j = 0; j < mr->npacks && !hit; j++) {
+			uint32_t pn;
+			hit = index_pack_lookup(r->idx, mr->packs[j], &pn) == 0 &&
+			      pn < bk->cap_used_packs && bk->used_packs[pn];
+		}
+		for (size_t j = 0; j < mr->ndicts && !hit; j++) {
+			hit = bk->dict_state == 1 &&
+			      !memcmp(mr->dicts[j], bk->dict.id, 32);
+			for (uint32_t d = 0; d < bk->cap_used_dicts && !hit; d++) {
+				const uint8_t *id = index_dict_id(r->idx, d);
+				hit = bk->used_dicts[d] && id &&
+				      !memcmp(id, mr->dicts[j], 32);
+			}
+		}
+		if (hit && mark_record_commit_by(mr) < by)
+			by = mark_record_commit_by(mr);
+	}
+	pthread_mutex_unlock(&r->mu);
+	/* A pack marked after the index was read cannot be deleted sooner
+	 * than MARK_GRACE_MIN later; past half of that, look. */
+	if (now - r->index_loaded_at >= (int64_t)MARK_GRACE_MIN / 2) {
+		uint32_t np = index_pack_count(r->idx);
+		for (uint32_t n = 0; n < np && n < bk->cap_used_packs; n++)
+			if (bk->used_packs[n])
+				TRY(object_present(r, OBJ_PACK,
+						   index_pack_id(r->idx, n)));
+		for (uint32_t d = 0; d < bk->cap_used_dicts; d++)
+			if (bk->used_dicts[d])
+				TRY(object_present(r, OBJ_DICT,
+						   index_dict_id(r->idx, d)));
+		if (bk->dict_state == 1)
+			TRY(object_present(r, OBJ_DICT, bk->dict.id));
+	}
+	rc = repo_wall_now() < by ? 0 : CAIRN_E_CONFLICT;
+	*deadline = by;
+out:
+	repo_marks_free(&m);
+	return rc;
 }
 
 /* Trains the run's dictionary from the samples, stores it (durably,
@@ -454,8 +554,19 @@ int repo_backup(struct repo *r, const struct backup_opts *o,
 	bk.sum.files_failed = bk.files_failed;
 	snap.summary = bk.sum;
 	TRY(snapshot_encode(&snap, &enc));
+	int64_t deadline;
+	TRY(bk_commit_check(&bk, &deadline));
 	TRY(repo_object_save(r, OBJ_SNAPSHOT, MAGIC_SNAPSHOT, enc.p, enc.len,
 			     res->snapshot_id));
+	if (repo_wall_now() >= deadline) {
+		/* stopped for too long while writing: a prune may have deleted
+		 * what the snapshot needs, so it must not stay */
+		char hex[65];
+		hex_encode(hex, res->snapshot_id, 32);
+		backend_remove(r->be, OBJ_SNAPSHOT, hex);
+		rc = CAIRN_E_CONFLICT;
+		goto out;
+	}
 	res->has_snapshot = 1;
 	res->summary = bk.sum;
 	res->files_failed = bk.files_failed;
@@ -471,6 +582,8 @@ out:
 		free(bk.newidx.packs[i].blobs);
 	free(bk.newidx.packs);
 	index_free(bk.pending);
+	free(bk.used_packs);
+	free(bk.used_dicts);
 	ZSTD_freeCDict(bk.cdict);
 	if (bk.samples.p)
 		sodium_memzero(bk.samples.p, bk.samples.cap);

@@ -77,6 +77,13 @@ struct bk {
 
 	struct index *pending;    /* queued this run; calling thread only */
 
+	/* what the snapshot will depend on, for the commit check against
+	 * concurrent prunes (format.md 13); guarded by r->mu */
+	uint8_t *used_packs;      /* by pack number: deduplicated or written */
+	uint32_t cap_used_packs;
+	uint8_t *used_dicts;      /* by dictionary number */
+	uint32_t cap_used_dicts;
+
 	/* the run's compression dictionary (dict.h): samples are collected
 	 * from the first new data, then one dictionary is trained and used
 	 * for every later data blob */
@@ -123,7 +130,12 @@ int bk_finish_packs(struct bk *bk);
 /* backup.c: the calling thread */
 void bk_progress(struct bk *bk, int force);
 int bk_interrupted(struct bk *bk);
+/* 1 when the blob is stored in a pack not awaiting deletion (and records
+ * that the run now depends on that pack). */
 int blob_known(struct bk *bk, const uint8_t id[32]);
+/* Records that the run depends on pack number pack and dictionary number
+ * dict (0 none, k: number k - 1).  Caller holds r->mu. */
+int bk_use(struct bk *bk, uint32_t pack, uint32_t dict);
 /* Queues a new blob (takes ownership of data); a known one is dropped. */
 int bk_submit(struct bk *bk, uint8_t type, const uint8_t id[32],
 	      uint8_t *data, size_t len);

@@ -110,6 +110,8 @@ static int pack_close(struct bk *bk, struct open_pack *op)
 	pthread_mutex_lock(&bk->r->mu);
 	uint32_t pn;
 	rc = index_pack_add(bk->r->idx, pid, type, &pn);
+	if (rc == 0)
+		rc = bk_use(bk, pn, 0);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct blob_loc loc = {.pack = pn, .type = type,
 				       .offset = e[i].offset,

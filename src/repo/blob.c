@@ -305,3 +305,42 @@ out:
 	}
 	return rc;
 }
+
+int blob_rekey(const uint8_t old_key[32], const uint8_t new_key[32],
+	       uint8_t type, const uint8_t id[32], const void *rec, size_t len,
+	       struct buf *out)
+{
+	const uint8_t *r = rec;
+	const size_t start = out->len;
+	int rc;
+	if ((type != BLOB_DATA && type != BLOB_TREE) || len < BLOB_OVERHEAD ||
+	    len - BLOB_OVERHEAD > blob_raw_max(type))
+		return CAIRN_E_CORRUPT;
+	TRY(buf_reserve(out, len));
+	uint8_t *nonce = out->p + start;
+	uint8_t *plain = nonce + NONCE_LEN;
+	uint8_t ad[33];
+	blob_ad(ad, type, id);
+	unsigned long long mlen = 0, clen = 0;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    plain, &mlen, NULL, r + NONCE_LEN, len - NONCE_LEN, ad,
+		    sizeof ad, r, old_key) != 0) {
+		rc = CAIRN_E_CORRUPT;
+		goto out;
+	}
+	randombytes_buf(nonce, NONCE_LEN);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
+		    plain, &clen, plain, mlen, ad, sizeof ad, NULL, nonce,
+		    new_key) != 0) {
+		rc = CAIRN_E_CRYPTO;
+		goto out;
+	}
+	out->len = start + NONCE_LEN + (size_t)clen;
+	rc = 0;
+out:
+	if (rc < 0) {
+		sodium_memzero(out->p + start, out->cap - start);
+		out->len = start;
+	}
+	return rc;
+}

@@ -80,4 +80,13 @@ int blob_decode_reuse(const uint8_t pack_key[32], uint8_t type,
 		      const struct blob_dict_resolver *res, struct buf *scratch,
 		      struct buf *out);
 
+/* Re-encrypts one record under new_key (a fresh nonce; same encoding and
+ * body, so no decompression), appending it to out: how prune moves blobs
+ * between packs.  CAIRN_E_CORRUPT when the record does not authenticate
+ * under old_key for (type, id); the plaintext is wiped on failure.  rec
+ * must not lie in out's buffer (out may be reallocated first). */
+int blob_rekey(const uint8_t old_key[32], const uint8_t new_key[32],
+	       uint8_t type, const uint8_t id[32], const void *rec, size_t len,
+	       struct buf *out);
+
 #endif

@@ -19,6 +19,7 @@
 #include "workq.h"
 
 #include <sodium.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,29 @@ static int ck_unreferenced(struct ck *ck)
 		rc = index_foreach(ck->present, ck_unref_pack, &u);
 	index_free(indexed);
 	return rc;
+}
+
+/* Deletion records were read with the index (unreadable ones are errors
+ * there); what they name is a notice. */
+static void ck_marks(struct ck *ck)
+{
+	const struct repo_marks *m = &ck->r->marks;
+	uint64_t packs = 0, dicts = 0;
+	int64_t due = 0;
+	char msg[256];
+	for (size_t i = 0; i < m->n; i++) {
+		packs += m->v[i].npacks;
+		dicts += m->v[i].ndicts;
+		if (!due || mark_record_ripe_at(&m->v[i]) < due)
+			due = mark_record_ripe_at(&m->v[i]);
+	}
+	if (!m->n)
+		return;
+	snprintf(msg, sizeof msg,
+		 "%zu deletion record%s of prune name %" PRIu64 " packs and %"
+		 PRIu64 " dictionaries (first due at Unix time %" PRId64 ")",
+		 m->n, m->n == 1 ? "" : "s", packs, dicts, due);
+	ck_report(ck, EV_INFO, NULL, 0, msg);
 }
 
 static int ck_tree(struct ck *ck, const uint8_t id[32], const char *snap,
@@ -462,6 +486,7 @@ int repo_check(struct repo *r, const struct check_opts *o,
 	TRY(backend_list(r->be, OBJ_PACK, ck_list_pack, &ck));
 	TRY(ck_packs(&ck));
 	TRY(ck_unreferenced(&ck));
+	ck_marks(&ck);
 	TRY(ck_snapshots(&ck));
 	if (o->read_data)
 		TRY(ck_read_data(&ck));

@@ -14,7 +14,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#define CONFIG_VERSION 1
+/* Written by this program; version 1 (before deletion records) is read. */
+#define CONFIG_VERSION 2
+#define CONFIG_VERSION_MIN 1
 #define CONFIG_MAX_LEN (1u << 20)
 #define CHUNK_MIN_LIMIT 64u
 #define CHUNK_MAX_LIMIT (64u << 20)
@@ -37,17 +39,21 @@ void config_init_default(struct repo_config *c)
 	c->pack_size = 16u << 20;
 }
 
-static int chunker_params_ok(const struct chunker_params *p)
+int config_chunker_validate(const struct chunker_params *p)
 {
-	return CHUNK_MIN_LIMIT <= p->min && p->min < p->avg &&
-	       p->avg < p->max && p->max <= CHUNK_MAX_LIMIT &&
-	       (p->avg & (p->avg - 1)) == 0;
+	if (!p || !(CHUNK_MIN_LIMIT <= p->min && p->min < p->avg &&
+		    p->avg < p->max && p->max <= CHUNK_MAX_LIMIT &&
+		    (p->avg & (p->avg - 1)) == 0))
+		return CAIRN_E_INVAL;
+	return 0;
 }
 
 int config_validate(const struct repo_config *c)
 {
-	if (!c || c->version != CONFIG_VERSION ||
-	    !chunker_params_ok(&c->stream) || !chunker_params_ok(&c->files) ||
+	if (!c || c->version < CONFIG_VERSION_MIN ||
+	    c->version > CONFIG_VERSION ||
+	    config_chunker_validate(&c->stream) < 0 ||
+	    config_chunker_validate(&c->files) < 0 ||
 	    c->compression_level < LEVEL_MIN ||
 	    c->compression_level > LEVEL_MAX ||
 	    c->pack_size < PACK_SIZE_MIN || c->pack_size > PACK_SIZE_MAX)
@@ -195,9 +201,10 @@ int config_decode(const void *p, size_t n, struct repo_config *ret)
 	if (!json_is_integer(v))
 		goto out;
 	rc = CAIRN_E_UNSUPPORTED;
-	if (json_integer_value(v) != CONFIG_VERSION)
+	if (json_integer_value(v) < CONFIG_VERSION_MIN ||
+	    json_integer_value(v) > CONFIG_VERSION)
 		goto out;
-	c.version = CONFIG_VERSION;
+	c.version = (uint32_t)json_integer_value(v);
 	TRY(get_id(root, "id", c.id));
 
 	json_t *chunker = json_object_get(root, "chunker");

@@ -20,12 +20,16 @@ struct repo_config {
 	uint64_t pack_size;
 };
 
-/* Fills defaults (version 1, chunker defaults, level 3, 16 MiB) and a random
+/* Fills defaults (version 2, chunker defaults, level 3, 16 MiB) and a random
  * id. */
 void config_init_default(struct repo_config *c);
 
 /* Validates ranges (format.md 3); CAIRN_E_INVAL when out of range. */
 int config_validate(const struct repo_config *c);
+
+/* Validates one chunker parameter set: 64 <= min < avg < max <= 64 MiB and
+ * avg a power of two (format.md 3).  0, or CAIRN_E_INVAL. */
+int config_chunker_validate(const struct chunker_params *p);
 
 /* Encodes to JSON bytes: members in the order of format.md 3, two-space
  * indentation, one trailing newline; out's content is replaced.  The same

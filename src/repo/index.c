@@ -243,6 +243,12 @@ struct index {
 	struct ix_pack *packs;
 	uint32_t npacks, capp;
 
+	uint8_t *avoid;         /* per pack number: 1 = awaiting deletion */
+	uint32_t navoid;
+	uint8_t (*avoid_ids)[32];  /* named before being registered */
+	size_t navoid_ids, capavoid_ids;
+	int avoid_sorted;
+
 	uint8_t (*dicts)[32];   /* few: one per backup run at most */
 	uint32_t ndicts;
 	uint32_t *pslot;        /* pack number + 1; 0 = empty */
@@ -278,6 +284,8 @@ void index_free(struct index *x)
 	free(x->packs);
 	free(x->pslot);
 	free(x->dicts);
+	free(x->avoid);
+	free(x->avoid_ids);
 	free(x);
 }
 
@@ -394,6 +402,38 @@ static int ix_pack_grow(struct index *x)
 	return 0;
 }
 
+/* Sets the avoid bit of pack number n. */
+static int ix_avoid_set(struct index *x, uint32_t n)
+{
+	if (n >= x->navoid) {
+		uint32_t cap = x->navoid ? x->navoid : 64;
+		while (cap <= n)
+			cap *= 2;
+		uint8_t *p = realloc(x->avoid, cap);
+		if (!p)
+			return CAIRN_E_NOMEM;
+		memset(p + x->navoid, 0, cap - x->navoid);
+		x->avoid = p;
+		x->navoid = cap;
+	}
+	x->avoid[n] = 1;
+	return 0;
+}
+
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* 1 when pack_id was named by index_pack_avoid before it was registered. */
+static int ix_avoid_pending(struct index *x, const uint8_t pack_id[32])
+{
+	if (!x->navoid_ids)
+		return 0;
+	if (!x->avoid_sorted) {
+		qsort(x->avoid_ids, x->navoid_ids, 32, id_cmp);
+		x->avoid_sorted = 1;
+	}
+	return bsearch(pack_id, x->avoid_ids, x->navoid_ids, 32, id_cmp) != NULL;
+}
+
 int index_pack_add(struct index *x, const uint8_t pack_id[32], uint8_t type,
 		   uint32_t *ret)
 {
@@ -424,6 +464,8 @@ int index_pack_add(struct index *x, const uint8_t pack_id[32], uint8_t type,
 		x->packs = p;
 		x->capp = cap;
 	}
+	if (ix_avoid_pending(x, pack_id))
+		TRY(ix_avoid_set(x, x->npacks));
 	memcpy(x->packs[x->npacks].id, pack_id, 32);
 	x->packs[x->npacks].type = type;
 	x->pslot[i] = x->npacks + 1;
@@ -456,8 +498,20 @@ int index_blob_add(struct index *x, const uint8_t id[32],
 	if (x->nslot == 0 || ix_too_full(x->n + 1, x->nslot))
 		TRY(ix_grow_slots(x));
 	size_t i = ix_find(x, id);
-	if (x->slot[i])
+	if (x->slot[i]) {
+		/* a copy in a pack awaiting deletion gives way to a live one */
+		struct ix_entry *old = &x->e[(uint32_t)x->slot[i] - 1];
+		if (index_pack_avoided(x, old->pack_type & ~IX_TYPE_BIT) &&
+		    loc->pack < x->npacks && !index_pack_avoided(x, loc->pack)) {
+			old->pack_type =
+				loc->pack | (loc->type ? IX_TYPE_BIT : 0);
+			old->offset = (uint32_t)loc->offset;
+			old->length = (uint32_t)loc->length;
+			old->raw_length = (uint32_t)loc->raw_length;
+			old->dict = loc->dict;
+		}
 		return 0;
+	}
 	if (x->n == x->cap)
 		TRY(ix_grow_entries(x));
 	struct ix_entry *e = &x->e[x->n];
@@ -542,6 +596,65 @@ int index_lookup(const struct index *x, const uint8_t id[32],
 		return CAIRN_E_NOTFOUND;
 	ix_loc(&x->e[(uint32_t)s - 1], ret);
 	return 0;
+}
+
+int index_find(const struct index *x, const uint8_t id[32],
+	       struct blob_loc *ret, size_t *ret_entry)
+{
+	if (x->n == 0)
+		return CAIRN_E_NOTFOUND;
+	uint64_t s = x->slot[ix_find(x, id)];
+	if (s == 0)
+		return CAIRN_E_NOTFOUND;
+	if (ret)
+		ix_loc(&x->e[(uint32_t)s - 1], ret);
+	*ret_entry = (uint32_t)s - 1;
+	return 0;
+}
+
+int index_entry_get(const struct index *x, size_t e, uint8_t id[32],
+		    struct blob_loc *loc)
+{
+	if (e >= x->n)
+		return CAIRN_E_NOTFOUND;
+	memcpy(id, x->e[e].id, 32);
+	ix_loc(&x->e[e], loc);
+	return 0;
+}
+
+int index_pack_lookup(const struct index *x, const uint8_t pack_id[32],
+		      uint32_t *ret)
+{
+	if (x->npslot == 0)
+		return CAIRN_E_NOTFOUND;
+	uint32_t s = x->pslot[ix_pack_find(x, pack_id)];
+	if (s == 0)
+		return CAIRN_E_NOTFOUND;
+	*ret = s - 1;
+	return 0;
+}
+
+int index_pack_avoid(struct index *x, const uint8_t pack_id[32])
+{
+	uint32_t n;
+	if (index_pack_lookup(x, pack_id, &n) == 0)
+		return ix_avoid_set(x, n);
+	if (x->navoid_ids == x->capavoid_ids) {
+		size_t cap = x->capavoid_ids ? x->capavoid_ids * 2 : 64;
+		void *p = realloc(x->avoid_ids, cap * 32);
+		if (!p)
+			return CAIRN_E_NOMEM;
+		x->avoid_ids = p;
+		x->capavoid_ids = cap;
+	}
+	memcpy(x->avoid_ids[x->navoid_ids++], pack_id, 32);
+	x->avoid_sorted = 0;
+	return 0;
+}
+
+int index_pack_avoided(const struct index *x, uint32_t n)
+{
+	return n < x->navoid && x->avoid[n];
 }
 
 int index_has(const struct index *x, const uint8_t id[32])

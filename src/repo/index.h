@@ -77,7 +77,9 @@ void index_free(struct index *x);
 int index_pack_add(struct index *x, const uint8_t pack_id[32], uint8_t type,
 		   uint32_t *ret);
 /* Adds a blob location; a blob already present keeps its first location
- * (returns 0 either way).  loc->pack need not be registered (an index may
+ * (returns 0 either way), unless that location is in a pack marked with
+ * index_pack_avoid and the new one is in a registered pack that is not: a
+ * live copy replaces one awaiting deletion.  loc->pack need not be registered (an index may
  * serve as a plain set of ids); loc->type must be 0 or 1 (CAIRN_E_INVAL). */
 int index_blob_add(struct index *x, const uint8_t id[32],
 		   const struct blob_loc *loc);
@@ -90,6 +92,24 @@ int index_merge_file(struct index *x, const struct index_file *f);
 int index_lookup(const struct index *x, const uint8_t id[32],
 		 struct blob_loc *ret);
 int index_has(const struct index *x, const uint8_t id[32]);
+/* As index_lookup (ret may be NULL), and *ret_entry gets the blob's entry
+ * number: 0 .. index_blob_count() - 1, stable for the index's life, for
+ * callers that keep one bit per blob. */
+int index_find(const struct index *x, const uint8_t id[32],
+	       struct blob_loc *ret, size_t *ret_entry);
+/* Id and location of entry number e; CAIRN_E_NOTFOUND past the end. */
+int index_entry_get(const struct index *x, size_t e, uint8_t id[32],
+		    struct blob_loc *loc);
+/* Number of a registered pack, without adding it; CAIRN_E_NOTFOUND. */
+int index_pack_lookup(const struct index *x, const uint8_t pack_id[32],
+		      uint32_t *ret);
+/* Marks a pack (registered or not yet) as awaiting deletion (prune,
+ * format.md 13): blobs added later prefer copies in other packs.  Mark
+ * packs before merging the index files so that every blob ends up at a
+ * live copy when it has one. */
+int index_pack_avoid(struct index *x, const uint8_t pack_id[32]);
+/* 1 when pack number n was marked with index_pack_avoid. */
+int index_pack_avoided(const struct index *x, uint32_t n);
 /* The id of pack number n (borrowed); NULL if out of range. */
 const uint8_t *index_pack_id(const struct index *x, uint32_t n);
 /* The type of pack number n, 0xff if out of range. */

@@ -241,7 +241,8 @@ struct order {
 	size_t idx;
 };
 
-/* Newest first: time descending, then id descending, then input order. */
+/* Newest first: time descending (to the nanosecond), then id descending,
+ * then input order. */
 static int order_cmp(const void *a, const void *b)
 {
 	const struct order *x = a, *y = b;
@@ -249,6 +250,8 @@ static int order_cmp(const void *a, const void *b)
 
 	if (x->s->time_sec != y->s->time_sec)
 		return x->s->time_sec > y->s->time_sec ? -1 : 1;
+	if (x->s->time_nsec != y->s->time_nsec)
+		return x->s->time_nsec > y->s->time_nsec ? -1 : 1;
 	c = memcmp(x->s->id, y->s->id, 32);
 	if (c)
 		return c > 0 ? -1 : 1;

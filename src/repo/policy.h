@@ -73,6 +73,7 @@ struct policy {
 /* One snapshot as the policy sees it. */
 struct policy_snap {
 	int64_t time_sec;          /* unix time */
+	uint32_t time_nsec;        /* orders snapshots within one second */
 	int32_t tz_offset;         /* seconds east of UTC, as recorded */
 	const char *const *tags;   /* ntags entries (may be NULL when 0) */
 	size_t ntags;

@@ -31,6 +31,13 @@ double repo_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int64_t repo_wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 void repo_emit(repo_event_fn fn, void *ud, enum repo_event_kind kind,
 	       const char *path, int code, const char *fmt, ...)
 {
@@ -68,6 +75,7 @@ void repo_close(struct repo *r)
 	backend_close(r->be);
 	mkeys_free(r->keys);
 	index_free(r->idx);
+	repo_marks_free(&r->marks);
 	if (r->pack_keys)
 		sodium_free(r->pack_keys);
 	free(r->pack_key_state);
@@ -156,6 +164,8 @@ int repo_create(const char *url, const struct repo_config *cfg,
 	TRY(backend_put(r->be, OBJ_CONFIG, "config", cb.p, cb.len));
 	crypto_gear_table(r->keys, r->gear);
 	r->index_loaded = 1; /* a new repository has no index files */
+	r->marks_loaded = 1;
+	r->index_loaded_at = repo_wall_now();
 	*ret = r;
 	r = NULL;
 out:
@@ -400,6 +410,97 @@ out:
 	return rc;
 }
 
+void repo_marks_free(struct repo_marks *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		mark_record_free(&m->v[i]);
+	free(m->v);
+	free(m->names);
+	memset(m, 0, sizeof *m);
+}
+
+int repo_marks_read(struct repo *r, struct repo_marks *ret,
+		    repo_event_fn on_event, void *ud)
+{
+	struct repo_marks m = {0};
+	struct buf pt = BUF_INIT;
+	size_t nn = 0;
+	int rc, bad = 0;
+	TRY(repo_list_names(r, OBJ_MARK, &m.names, &nn));
+	m.v = calloc(nn ? nn : 1, sizeof *m.v);
+	if (!m.v) {
+		rc = CAIRN_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nn; i++) {
+		rc = repo_object_load(r, OBJ_MARK, m.names[i], MAGIC_MARK, &pt);
+		if (rc == 0)
+			rc = mark_record_decode(pt.p, pt.len, &m.v[m.n]);
+		if (rc == 0) {
+			/* keep names and records in step */
+			memmove(m.names[m.n], m.names[i], 65);
+			m.n++;
+			continue;
+		}
+		if (rc == CAIRN_E_NOMEM)
+			goto out;
+		/* a record deleted since the listing was swept: not a fault */
+		if (rc == CAIRN_E_NOTFOUND)
+			continue;
+		bad++;
+		repo_emit(on_event, ud, EV_ERROR, NULL, rc,
+			  "deletion record %s: %s", m.names[i],
+			  cairn_strerror(rc));
+	}
+	rc = bad ? CAIRN_E_CORRUPT : 0;
+	*ret = m;
+	memset(&m, 0, sizeof m);
+out:
+	repo_marks_free(&m);
+	buf_free(&pt);
+	return rc;
+}
+
+int repo_marks_load(struct repo *r, repo_event_fn on_event, void *ud)
+{
+	int rc, bad = 0;
+	if (r->marks_loaded)
+		return 0;
+	r->index_loaded_at = repo_wall_now();
+	rc = repo_marks_read(r, &r->marks, on_event, ud);
+	if (rc == CAIRN_E_CORRUPT)
+		bad++;
+	else if (rc < 0)
+		return rc;
+	r->marks_loaded = 1;
+	for (size_t i = 0; i < r->marks.n; i++)
+		for (size_t j = 0; j < r->marks.v[i].npacks; j++)
+			TRY(index_pack_avoid(r->idx, r->marks.v[i].packs[j]));
+	rc = bad ? CAIRN_E_CORRUPT : 0;
+out:
+	return rc;
+}
+
+int repo_index_reset(struct repo *r)
+{
+	struct index *x;
+	int rc = index_new(&x);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&r->mu);
+	index_free(r->idx);
+	r->idx = x;
+	repo_marks_free(&r->marks);
+	r->marks_loaded = 0;
+	r->index_loaded = 0;
+	r->index_files = 0;
+	/* pack numbers change: forget the keys cached by number */
+	if (r->pack_key_state)
+		memset(r->pack_key_state, 0, r->pack_keys_cap);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
 int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud)
 {
 	char (*names)[65] = NULL;
@@ -408,6 +509,12 @@ int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud)
 	int rc, bad = 0;
 	if (r->index_loaded)
 		return 0;
+	/* packs awaiting deletion first, so that blobs prefer live copies */
+	rc = repo_marks_load(r, on_event, ud);
+	if (rc == CAIRN_E_CORRUPT)
+		bad++;
+	else if (rc < 0)
+		goto out;
 	TRY(repo_list_names(r, OBJ_INDEX, &names, &nn));
 	for (size_t i = 0; i < nn; i++) {
 		struct index_file f;

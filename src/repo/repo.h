@@ -224,4 +224,56 @@ struct repo_stats {
 int repo_stats_get(struct repo *r, const struct snapshot *s,
 		   struct repo_stats *ret);
 
+/* ---- prune (docs/format.md section 13) ------------------------------- */
+
+/* The shortest grace period: backups rely on it (format.md 13). */
+#define PRUNE_GRACE_MIN 3600u
+
+struct prune_opts {
+	/* repack partly used packs until unused space is at most this share
+	 * of the used space after prune (percent, 0..100; < 0: no limit,
+	 * repack nothing); ignored when max_unused_bytes is non-zero */
+	double max_unused_percent;
+	uint64_t max_unused_bytes;
+	uint64_t max_repack_bytes;   /* read at most this much to repack; 0: no limit */
+	uint64_t grace;              /* seconds, >= 3600; 0: 24 hours */
+	int dry_run;                 /* decide and report, change nothing */
+	repo_event_fn on_event;
+	void *event_ud;
+	volatile int *interrupt;
+};
+
+struct prune_result {
+	/* what was found */
+	uint64_t snapshots, packs, packs_bytes, blobs, blobs_used;
+	uint64_t used_bytes;          /* record bytes snapshots need */
+	uint64_t unused_bytes;        /* unneeded record bytes in packs in use */
+	uint64_t unused_packs, unused_packs_bytes; /* packs nothing needs */
+	uint64_t unindexed_packs;     /* packs no index names (among unused) */
+	/* this run: phase one, recorded for deletion after the grace period */
+	uint64_t marked_packs, marked_bytes, marked_dicts;
+	uint64_t repacked_packs, repacked_bytes, repack_blobs, repack_written;
+	int64_t marked_at;            /* record time, 0 when none written */
+	uint64_t grace;
+	/* this run: phase two, records whose grace period had passed */
+	uint64_t ripe_records, deleted_packs, deleted_bytes, deleted_dicts;
+	uint64_t revived_packs, revived_dicts;
+	uint64_t index_rewritten, index_written, index_superseded;
+	/* still waiting (records not yet ripe, before this run's) */
+	uint64_t pending_packs, pending_bytes;
+	int64_t next_ripe;            /* earliest ripening of a waiting record */
+	/* reclaimable by prune over time: unused packs + unused bytes */
+	uint64_t reclaimable_bytes;
+};
+
+/* Prunes: deletes the packs, dictionaries and index entries that deletion
+ * records named at least a grace period ago and that are still unneeded,
+ * then records what is unneeded now (repacking partly used packs) for a
+ * later run.  Safe against concurrent backups and prunes, and against a
+ * crash at any point.  Refuses (CAIRN_E_CORRUPT, reported through on_event)
+ * when a snapshot, index file or record cannot be read or a snapshot needs
+ * a blob that no index names. */
+int repo_prune(struct repo *r, const struct prune_opts *o,
+	       struct prune_result *res);
+
 #endif

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "index.h"
+#include "mark.h"
 #include "repo.h"
 
 struct ZSTD_DCtx_s;
@@ -25,7 +26,16 @@ struct repo {
 	pthread_mutex_t mu;        /* guards idx and the pack key cache */
 	struct index *idx;
 	int index_loaded;
+	int marks_loaded;
+	int64_t index_loaded_at;   /* wall-clock seconds when marks and index
+				    * were read (before reading) */
 	uint64_t index_files;
+	struct repo_marks {        /* prune's deletion records, loaded with
+				    * the index; their packs are avoided */
+		struct mark_record *v;
+		char (*names)[65];
+		size_t n;
+	} marks;
 	size_t snapshots_skipped;  /* unreadable in the last listing */
 
 	/* pack number -> key, filled on first read of a pack */
@@ -46,6 +56,20 @@ struct repo {
  * index files are passed to on_event when given, and make it return
  * CAIRN_E_CORRUPT after loading the rest. */
 int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud);
+
+/* Reads the deletion records into r->marks and marks their packs as
+ * avoided in the index (once; repo_index_load calls it when needed). */
+int repo_marks_load(struct repo *r, repo_event_fn on_event, void *ud);
+/* Forgets the loaded index, records and pack keys, so that the next
+ * repo_index_load reads the repository afresh. */
+int repo_index_reset(struct repo *r);
+
+/* Reads every deletion record (format.md 13) into *ret (free with
+ * repo_marks_free).  Unreadable records are reported through on_event and
+ * make it return CAIRN_E_CORRUPT after reading the rest (*ret filled). */
+int repo_marks_read(struct repo *r, struct repo_marks *ret,
+		    repo_event_fn on_event, void *ud);
+void repo_marks_free(struct repo_marks *m);
 
 /* What a thread needs to read blobs, reused from blob to blob: a zstd
  * context, the current pack key (in sodium_malloc memory) and a record
@@ -93,6 +117,8 @@ void repo_emit(repo_event_fn fn, void *ud, enum repo_event_kind kind,
 	__attribute__((format(printf, 6, 7)));
 
 double repo_now(void);
+/* Wall-clock Unix seconds (CLOCK_REALTIME), the clock of deletion records. */
+int64_t repo_wall_now(void);
 
 #define MAGIC_INDEX "CAIRNIX1"
 #define MAGIC_SNAPSHOT "CAIRNSN1"

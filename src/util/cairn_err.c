@@ -25,6 +25,7 @@ const char *cairn_strerror(int code)
 	case CAIRN_E_AMBIGUOUS: return "ambiguous snapshot ID prefix";
 	case CAIRN_E_PARTIAL: return "some inputs could not be read";
 	case CAIRN_E_UNSAFE: return "unsafe path refused";
+	case CAIRN_E_CONFLICT: return "a concurrent prune removed data this operation needs; run it again";
 	default: return "unknown error";
 	}
 }

@@ -27,6 +27,7 @@ enum cairn_err {
 	CAIRN_E_AMBIGUOUS = -16,  /* a snapshot ID prefix matches several */
 	CAIRN_E_PARTIAL = -17,    /* done, but some inputs could not be read */
 	CAIRN_E_UNSAFE = -18,     /* refused: entry would escape the target */
+	CAIRN_E_CONFLICT = -19,   /* a concurrent prune removed what this run needs */
 };
 
 const char *cairn_strerror(int code);

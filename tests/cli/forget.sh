@@ -22,8 +22,11 @@ echo early | "$CAIRN" backup --stdin -H h1 --time "2026-03-12 08:00:00" \
 # usage errors and refusals remove nothing
 rc_is 1 forget
 err_has 'no policy'
-rc_is 1 forget --keep-daily 3 --prune
-err_has 'prune is not implemented yet'
+rc_is 1 forget --keep-daily 3 --prune --grace 10m
+err_has 'at least 1h'
+rc_is 1 forget --keep-daily 3 latest
+err_has 'not both'
+rc_is 1 forget nosuchsnapshot latest
 rc_is 1 forget --keep-within 3x
 rc_is 1 forget --keep-daily -1
 rc_is 1 forget --keep-tag nosuchtag
@@ -93,5 +96,16 @@ py 'assert len(doc()) == 3, doc()'
 # the data is still readable
 ok dump latest /stdin
 ok check
+
+# forget by ID: a dry run removes nothing, then the snapshot goes
+ok --json snapshots --host h3
+id=$(py 'print(sorted(doc(), key=lambda s: s["time"])[0]["id"])' | tail -1)
+ok forget --dry-run "${id:0:8}"
+out_has "would remove snapshot ${id:0:8}"
+[[ $(snapshot_count) == 5 ]] || fail "a dry run removed a snapshot"
+ok forget "${id:0:8}"
+[[ $(snapshot_count) == 4 ]] || fail "forget ID did not remove it"
+rc_is 1 forget "${id:0:8}"
+[[ $(snapshot_count) == 4 ]] || fail "expected 4 snapshots"
 
 note "ok"
