@@ -12,19 +12,6 @@
 
 /* ---- helpers --------------------------------------------------------- */
 
-/* Unix time of "YYYY-MM-DD HH:MM:SS" read as UTC. */
-static int64_t utc(const char *s)
-{
-	struct tm tm = {0};
-
-	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-		abort();
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
-}
-
 static void snap_set(struct policy_snap *s, int64_t t, int32_t off, int id)
 {
 	memset(s, 0, sizeof *s);
@@ -116,7 +103,7 @@ static void iso(const char *date, int wy, int ww)
 	char buf[32];
 
 	snprintf(buf, sizeof buf, "%s 12:00:00", date);
-	CHECK_RC(policy_local_time(utc(buf), 0, &tm), 0);
+	CHECK_RC(policy_local_time(test_utc(buf), 0, &tm), 0);
 	policy_iso_week(&tm, &y, &w);
 	if (y != wy || w != ww) {
 		fprintf(stderr, "%s: ISO %d-W%02d, want %d-W%02d\n", date, y, w,
@@ -142,13 +129,14 @@ static void test_calendar(void)
 	iso("2026-06-30", 2026, 27);
 
 	/* 23:30 UTC is the next day at +01:00 and the same day at -05:00 */
-	CHECK_RC(policy_local_time(utc("2026-03-01 23:30:00"), 3600, &tm), 0);
-	CHECK(tm.year == 2026 && tm.mon == 3 && tm.mday == 2 && tm.hour == 0);
-	CHECK_RC(policy_local_time(utc("2026-03-01 03:30:00"), -5 * 3600, &tm),
+	CHECK_RC(policy_local_time(test_utc("2026-03-01 23:30:00"), 3600, &tm),
 		 0);
+	CHECK(tm.year == 2026 && tm.mon == 3 && tm.mday == 2 && tm.hour == 0);
+	CHECK_RC(policy_local_time(test_utc("2026-03-01 03:30:00"), -5 * 3600,
+				   &tm), 0);
 	CHECK(tm.mon == 2 && tm.mday == 28 && tm.hour == 22);
 	CHECK(tm.wday == 6 && tm.yday == 58);
-	CHECK_RC(policy_local_time(utc("1969-12-31 23:00:00"), 0, &tm), 0);
+	CHECK_RC(policy_local_time(test_utc("1969-12-31 23:00:00"), 0, &tm), 0);
 	CHECK(tm.year == 1969 && tm.mon == 12 && tm.mday == 31 &&
 	      tm.hour == 23 && tm.wday == 3);
 	CHECK_RC(policy_local_time(INT64_MAX, 0, &tm), CAIRN_E_RANGE);
@@ -167,7 +155,7 @@ static void test_examples(void)
 	/* seven days at noon, keep-daily 3: the three newest */
 	for (int i = 0; i < 7; i++) {
 		snprintf(buf, sizeof buf, "2026-05-%02d 12:00:00", 10 + i);
-		snap_set(&v[i], utc(buf), 0, i);
+		snap_set(&v[i], test_utc(buf), 0, i);
 	}
 	memset(&p, 0, sizeof p);
 	p.count[POLICY_DAILY] = 3;
@@ -184,22 +172,25 @@ static void test_examples(void)
 	}
 
 	/* two the same day: only the newer one counts for daily */
-	snap_set(&v[0], utc("2026-05-10 08:00:00"), 0, 0);
-	snap_set(&v[1], utc("2026-05-10 20:00:00"), 0, 1);
-	snap_set(&v[2], utc("2026-05-11 09:00:00"), 0, 2);
+	snap_set(&v[0], test_utc("2026-05-10 08:00:00"), 0, 0);
+	snap_set(&v[1], test_utc("2026-05-10 20:00:00"), 0, 1);
+	snap_set(&v[2], test_utc("2026-05-11 09:00:00"), 0, 2);
 	memset(&p, 0, sizeof p);
 	p.count[POLICY_DAILY] = 5;
+	/* ... but budget is left at the oldest, so it stays as well */
+	CHECK_KEEPS(&p, v, 3, "kkk");
+	p.count[POLICY_DAILY] = 2;
 	CHECK_KEEPS(&p, v, 3, "-kk");
 	/* at +05:00 the 20:00 one falls on the next day, behind 05-11 09:00 */
 	v[1].tz_offset = 5 * 3600;
 	CHECK_KEEPS(&p, v, 3, "k-k");
 
 	/* keep-last 2 and keep-daily 2 over five snapshots in three days */
-	snap_set(&v[0], utc("2026-05-09 10:00:00"), 0, 0);
-	snap_set(&v[1], utc("2026-05-10 08:00:00"), 0, 1);
-	snap_set(&v[2], utc("2026-05-10 20:00:00"), 0, 2);
-	snap_set(&v[3], utc("2026-05-11 09:00:00"), 0, 3);
-	snap_set(&v[4], utc("2026-05-11 10:00:00"), 0, 4);
+	snap_set(&v[0], test_utc("2026-05-09 10:00:00"), 0, 0);
+	snap_set(&v[1], test_utc("2026-05-10 08:00:00"), 0, 1);
+	snap_set(&v[2], test_utc("2026-05-10 20:00:00"), 0, 2);
+	snap_set(&v[3], test_utc("2026-05-11 09:00:00"), 0, 3);
+	snap_set(&v[4], test_utc("2026-05-11 10:00:00"), 0, 4);
 	memset(&p, 0, sizeof p);
 	p.count[POLICY_LAST] = 2;
 	p.count[POLICY_DAILY] = 2;
@@ -223,7 +214,7 @@ static void test_examples(void)
 	};
 	for (int i = 0; i < 7; i++) {
 		snprintf(buf, sizeof buf, "%s 12:00:00", days[i]);
-		snap_set(&v[i], utc(buf), 0, i);
+		snap_set(&v[i], test_utc(buf), 0, i);
 	}
 	memset(&p, 0, sizeof p);
 	p.count[POLICY_WEEKLY] = 10;
@@ -233,16 +224,19 @@ static void test_examples(void)
 	CHECK_KEEPS(&p, v, 7, "----k-k");
 	memset(&p, 0, sizeof p);
 	p.count[POLICY_YEARLY] = 5;
+	/* 2027, 2026, and 12-20 as the oldest of 2026 */
+	CHECK_KEEPS(&p, v, 7, "k-k---k");
+	p.count[POLICY_YEARLY] = 2;
 	CHECK_KEEPS(&p, v, 7, "--k---k");
 	memset(&p, 0, sizeof p);
 	p.count[POLICY_MONTHLY] = 1;
 	CHECK_KEEPS(&p, v, 7, "------k");
 
 	/* keep-within 2d, newest 2026-05-11 10:00: after 05-09 10:00 */
-	snap_set(&v[0], utc("2026-05-09 09:00:00"), 0, 0);
-	snap_set(&v[1], utc("2026-05-09 10:00:00"), 0, 1);
-	snap_set(&v[2], utc("2026-05-09 10:00:01"), 0, 2);
-	snap_set(&v[3], utc("2026-05-11 10:00:00"), 0, 3);
+	snap_set(&v[0], test_utc("2026-05-09 09:00:00"), 0, 0);
+	snap_set(&v[1], test_utc("2026-05-09 10:00:00"), 0, 1);
+	snap_set(&v[2], test_utc("2026-05-09 10:00:01"), 0, 2);
+	snap_set(&v[3], test_utc("2026-05-11 10:00:00"), 0, 3);
 	memset(&p, 0, sizeof p);
 	CHECK_RC(policy_duration_parse("2d", &p.within), 0);
 	CHECK_KEEPS(&p, v, 4, "--kk");
@@ -253,18 +247,18 @@ static void test_examples(void)
 		policy_decisions_free(d, 4);
 	}
 	/* months on the calendar: 2026-03-31 minus 1m is 2026-03-03 */
-	snap_set(&v[0], utc("2026-03-02 23:00:00"), 0, 0);
-	snap_set(&v[1], utc("2026-03-03 00:00:00"), 0, 1);
-	snap_set(&v[2], utc("2026-03-03 00:00:01"), 0, 2);
-	snap_set(&v[3], utc("2026-03-31 00:00:00"), 0, 3);
+	snap_set(&v[0], test_utc("2026-03-02 23:00:00"), 0, 0);
+	snap_set(&v[1], test_utc("2026-03-03 00:00:00"), 0, 1);
+	snap_set(&v[2], test_utc("2026-03-03 00:00:01"), 0, 2);
+	snap_set(&v[3], test_utc("2026-03-31 00:00:00"), 0, 3);
 	memset(&p, 0, sizeof p);
 	CHECK_RC(policy_duration_parse("1m", &p.within), 0);
 	CHECK_KEEPS(&p, v, 4, "--kk");
 	/* within-daily 3d: one per day among the last three days */
-	snap_set(&v[0], utc("2026-05-08 09:00:00"), 0, 0);
-	snap_set(&v[1], utc("2026-05-09 09:00:00"), 0, 1);
-	snap_set(&v[2], utc("2026-05-09 10:00:00"), 0, 2);
-	snap_set(&v[3], utc("2026-05-11 10:00:00"), 0, 3);
+	snap_set(&v[0], test_utc("2026-05-08 09:00:00"), 0, 0);
+	snap_set(&v[1], test_utc("2026-05-09 09:00:00"), 0, 1);
+	snap_set(&v[2], test_utc("2026-05-09 10:00:00"), 0, 2);
+	snap_set(&v[3], test_utc("2026-05-11 10:00:00"), 0, 3);
 	memset(&p, 0, sizeof p);
 	CHECK_RC(policy_duration_parse("3d", &p.within_bucket[POLICY_DAILY]),
 		 0);
@@ -285,7 +279,8 @@ static void test_examples(void)
 	static const char *const lbc[] = {"b", "c", NULL};
 	const char *const *lists[] = {lbc, la};
 	for (int i = 0; i < 4; i++)
-		snap_set(&v[i], utc("2026-05-01 00:00:00") + i * 3600, 0, i);
+		snap_set(&v[i], test_utc("2026-05-01 00:00:00") + i * 3600, 0,
+			 i);
 	v[0].tags = t_a, v[0].ntags = 1;
 	v[1].tags = t_ab, v[1].ntags = 2;
 	v[2].tags = t_b, v[2].ntags = 1;
@@ -326,7 +321,7 @@ static void test_examples(void)
 
 	/* 100 daily snapshots ending 2026-06-30 */
 	for (int i = 0; i < 100; i++)
-		snap_set(&v[i], utc("2026-06-30 12:00:00") -
+		snap_set(&v[i], test_utc("2026-06-30 12:00:00") -
 				 (int64_t)(99 - i) * 86400, 0, i);
 	memset(&p, 0, sizeof p);
 	p.count[POLICY_DAILY] = 14;
@@ -450,7 +445,8 @@ static size_t ref_apply(const struct policy *p, const struct policy_snap *v,
 			long long val = ref_bucket(b, nr, s->time_sec,
 						   s->tz_offset);
 
-			if (left[b] > 0 && val != last[b]) {
+			/* the oldest counts even in a bucket already taken */
+			if (left[b] > 0 && (val != last[b] || nr + 1 == n)) {
 				last[b] = val;
 				left[b]--;
 				w |= POLICY_WHY_COUNT(b);
@@ -465,7 +461,7 @@ static size_t ref_apply(const struct policy *p, const struct policy_snap *v,
 						      &p->within_bucket[b]))
 				continue;
 			val = ref_bucket(b, nr, s->time_sec, s->tz_offset);
-			if (val != wlast[b]) {
+			if (val != wlast[b] || nr + 1 == n) {
 				wlast[b] = val;
 				w |= POLICY_WHY_WITHIN_BUCKET(b);
 			}
@@ -515,7 +511,7 @@ static void test_property(void)
 		struct policy p;
 		struct policy_decision *d = NULL, *d2 = NULL;
 		size_t n = test_rand(&st) % MAXN, nk = 0, ref_kept;
-		int64_t base = utc("2024-01-01 00:00:00");
+		int64_t base = test_utc("2024-01-01 00:00:00");
 		int64_t span = (int64_t)(test_rand(&st) % 3 + 1) * 365 * 86400;
 		int rc, any_time_rule = 0;
 

@@ -40,6 +40,18 @@ uint64_t test_seed(const char *name)
 	return seed;
 }
 
+int64_t test_utc(const char *s)
+{
+	struct tm tm = {0};
+
+	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		abort();
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm);
+}
+
 uint8_t *test_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

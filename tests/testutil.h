@@ -33,6 +33,8 @@ uint64_t test_rand(uint64_t *state);
 void test_fill(uint64_t *state, void *p, size_t n);
 /* Seed from CAIRN_TEST_SEED or the clock; printed on stderr. */
 uint64_t test_seed(const char *name);
+/* Unix time of "YYYY-MM-DD HH:MM:SS" read as UTC; aborts on other text. */
+int64_t test_utc(const char *s);
 /* Reads a whole file into a malloc'd buffer; NULL on failure. */
 uint8_t *test_read_file(const char *path, size_t *len);
 /* Path of a file in tests/vectors (CAIRN_TEST_VECTORS); static buffer. */

@@ -234,7 +234,9 @@ enum {
 	"      --keep-within-hourly D     the newest of each hour within D\n"    \
 	"      --keep-within-daily D      ... day within D (also -weekly, "      \
 	"-monthly, -yearly)\n"                                                 \
-	"      --keep-tag TAG[,TAG]       those with every TAG (repeatable)\n"
+	"      --keep-tag TAG[,TAG]       those with every TAG (repeatable)\n"  \
+	"  N may be \"unlimited\" (or -1); a rule that has budget left keeps "  \
+	"the group's\n  oldest snapshot (\"oldest daily snapshot\").\n"
 
 enum { CLI_GROUP_HOST = 1, CLI_GROUP_PATHS = 2, CLI_GROUP_TAGS = 4 };
 

@@ -71,9 +71,14 @@ int cli_policy_opt(const struct cli *c, const struct cli_command *cmd,
 	if (rc > 0)
 		return CLI_EXIT_OK;
 	if (ch >= CLI_OPT_KEEP && ch < CLI_OPT_KEEP + _POLICY_BUCKET_MAX) {
-		if (parse_int(arg, 0, 1000000000, &v) < 0)
-			return cli_usage(cmd, "bad count \"%s\"", arg);
-		p->p.count[ch - CLI_OPT_KEEP] = (unsigned)v;
+		/* "unlimited" (or -1): every bucket there is */
+		if (!strcmp(arg, "unlimited") || !strcmp(arg, "-1"))
+			p->p.count[ch - CLI_OPT_KEEP] = POLICY_UNLIMITED;
+		else if (parse_int(arg, 0, 1000000000, &v) < 0)
+			return cli_usage(cmd, "bad count \"%s\" (a number or "
+					 "\"unlimited\")", arg);
+		else
+			p->p.count[ch - CLI_OPT_KEEP] = (unsigned)v;
 	} else if (ch == CLI_OPT_WITHIN ||
 		   (ch > CLI_OPT_WITHIN_BUCKET &&
 		    ch < CLI_OPT_WITHIN_BUCKET + _POLICY_BUCKET_MAX)) {

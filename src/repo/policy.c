@@ -319,6 +319,7 @@ int policy_apply(const struct policy *p, const struct policy_snap *v,
 	for (size_t nr = 0; nr < n; nr++) {
 		const struct policy_snap *s = ord[nr].s;
 		struct policy_decision *d = &dec[ord[nr].idx];
+		int oldest = nr + 1 == n;
 		struct policy_tm tm;
 
 		(void)policy_local_time(s->time_sec, s->tz_offset, &tm);
@@ -336,34 +337,39 @@ int policy_apply(const struct policy *p, const struct policy_snap *v,
 		}
 		for (int b = 0; b < _POLICY_BUCKET_MAX; b++) {
 			int64_t val;
+			int again;
 
 			if (!left[b])
 				continue;
 			val = bucket_value(b, nr, &tm);
-			if (val == last[b])
+			again = val == last[b];
+			if (again && !oldest)
 				continue;
 			last[b] = val;
-			left[b]--;
+			if (left[b] != POLICY_UNLIMITED)
+				left[b]--;
 			d->why |= POLICY_WHY_COUNT(b);
-			snprintf(text, sizeof text, "%s snapshot",
-				 bucket_name[b]);
+			snprintf(text, sizeof text, "%s%s snapshot",
+				 again ? "oldest " : "", bucket_name[b]);
 			TRY(reason_add(d, text));
 		}
 		for (int b = POLICY_HOURLY; b < _POLICY_BUCKET_MAX; b++) {
 			char ds[64];
 			int64_t val;
+			int again;
 
 			if (policy_duration_is_zero(&p->within_bucket[b]) ||
 			    s->time_sec <= wb_t[b])
 				continue;
 			val = bucket_value(b, nr, &tm);
-			if (val == wlast[b])
+			again = val == wlast[b];
+			if (again && !oldest)
 				continue;
 			wlast[b] = val;
 			d->why |= POLICY_WHY_WITHIN_BUCKET(b);
 			policy_duration_format(&p->within_bucket[b], ds);
-			snprintf(text, sizeof text, "%s within %s",
-				 bucket_name[b], ds);
+			snprintf(text, sizeof text, "%s%s within %s",
+				 again ? "oldest " : "", bucket_name[b], ds);
 			TRY(reason_add(d, text));
 		}
 		d->keep = d->why != 0;

@@ -14,11 +14,16 @@
  *    (its index; y-m-d-h; y-m-d; ISO year and week; y-m; y) differs from
  *    the bucket of the last snapshot that rule kept, and spends one;
  *  - keep-within-<bucket> D: the same bucket walk without a budget, over
- *    the snapshots that keep-within D would keep.
+ *    the snapshots that keep-within D would keep;
+ *  - and the oldest snapshot of the group, when a bucket rule reaches it
+ *    (budget left; for keep-within-<bucket>, inside D) but its bucket is
+ *    already taken, is kept all the same: "oldest daily snapshot",
+ *    "oldest yearly within 75y".  A short history keeps its start.
  */
 #ifndef CAIRN_POLICY_H
 #define CAIRN_POLICY_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,8 +62,11 @@ enum policy_bucket {
 #define POLICY_WHY_WITHIN_BUCKET(b) (1u << (7 + (b))) /* "daily within 7d"; b >= HOURLY */
 #define POLICY_WHY_TAG (1u << 13)                     /* "tag a,b" */
 
+/* A count without a limit: every bucket. */
+#define POLICY_UNLIMITED UINT_MAX
+
 struct policy {
-	/* keep-last, -hourly, ... -yearly; 0 is off */
+	/* keep-last, -hourly, ... -yearly; 0 is off, POLICY_UNLIMITED all */
 	unsigned count[_POLICY_BUCKET_MAX];
 	struct policy_duration within;
 	/* keep-within-hourly ... -yearly; [POLICY_LAST] is unused */

@@ -28,10 +28,15 @@ rc_is 1 forget --keep-daily 3 latest
 err_has 'not both'
 rc_is 1 forget nosuchsnapshot latest
 rc_is 1 forget --keep-within 3x
-rc_is 1 forget --keep-daily -1
+rc_is 1 forget --keep-daily -2
 rc_is 1 forget --keep-tag nosuchtag
 err_has 'every snapshot'
 [[ $(snapshot_count) == 13 ]] || fail "a refused forget removed snapshots"
+
+# "unlimited" (or -1) keeps one per bucket, every bucket
+ok --json forget --dry-run --keep-daily unlimited
+py 'assert all(not g["remove"] or all(r["time"][:10] in [k["time"][:10] for k in g["keep"]] for r in g["remove"]) for g in doc()), doc()'
+ok --json forget --dry-run --keep-daily -1
 
 ok --json forget --dry-run --keep-daily 3
 py '

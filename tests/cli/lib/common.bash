@@ -121,6 +121,15 @@ py() {
 		{ show_output; fail "python check failed"; }
 }
 
+# backup_at HOST TIME [OPTIONS...]: a backup of a line of stdin on host
+# HOST, dated TIME (local time).
+backup_at() {
+	local host=$1 time=$2
+	shift 2
+	echo "$host $time" | "$CAIRN" backup --stdin -H "$host" --time "$time" \
+		"$@" >"$OUT" 2>"$ERR" || fail "backup failed: $(cat "$ERR")"
+}
+
 # snapshot_count: number of snapshots in the repository.
 snapshot_count() {
 	"$CAIRN" snapshots --json 2>"$ERR" |
