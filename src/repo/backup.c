@@ -104,7 +104,7 @@ static int object_present(struct repo *r, enum obj_type t, const uint8_t *id)
  * has been deleted by a concurrent prune, and computes by when it must be
  * durable so that no prune can delete it first (format.md 13).  Returns
  * CAIRN_E_CONFLICT when that time has passed or a pack is gone. */
-static int bk_commit_check(struct bk *bk, int64_t *deadline)
+int bk_commit_check(struct bk *bk, int64_t *deadline)
 {
 	struct repo *r = bk->r;
 	struct repo_marks m = {0};

@@ -133,6 +133,11 @@ int bk_interrupted(struct bk *bk);
 /* 1 when the blob is stored in a pack not awaiting deletion (and records
  * that the run now depends on that pack). */
 int blob_known(struct bk *bk, const uint8_t id[32]);
+/* Before an index file or the snapshot is written: checks that nothing the
+ * run depends on was deleted by a concurrent prune and computes the
+ * deadline (wall-clock seconds) by which the write must be durable
+ * (format.md 13).  CAIRN_E_CONFLICT when it cannot be met. */
+int bk_commit_check(struct bk *bk, int64_t *deadline);
 /* Records that the run depends on pack number pack and dictionary number
  * dict (0 none, k: number k - 1).  Caller holds r->mu. */
 int bk_use(struct bk *bk, uint32_t pack, uint32_t dict);

@@ -43,7 +43,20 @@ int bk_index_flush(struct bk *bk)
 		bk->newidx.dicts = &bk->dict.id;
 	}
 	TRY(index_file_encode(&bk->newidx, &pt));
-	TRY(repo_object_save(bk->r, OBJ_INDEX, MAGIC_INDEX, pt.p, pt.len, NULL));
+	/* an index file naming packs that a prune deleted meanwhile would
+	 * make the repository fail its check: the same deadline as the
+	 * snapshot's applies, and a late file is withdrawn */
+	int64_t deadline;
+	uint8_t id[32];
+	TRY(bk_commit_check(bk, &deadline));
+	TRY(repo_object_save(bk->r, OBJ_INDEX, MAGIC_INDEX, pt.p, pt.len, id));
+	if (repo_wall_now() >= deadline) {
+		char hex[65];
+		hex_encode(hex, id, 32);
+		backend_remove(bk->r->be, OBJ_INDEX, hex);
+		rc = CAIRN_E_CONFLICT;
+		goto out;
+	}
 	for (size_t i = 0; i < bk->newidx.npacks; i++)
 		free(bk->newidx.packs[i].blobs);
 	bk->newidx.npacks = 0;
