@@ -501,23 +501,21 @@ int repo_index_reset(struct repo *r)
 	return 0;
 }
 
-int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud)
+static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+/* Loads the index files named in names that are not in done (sorted);
+ * counts those that vanished since the listing (a prune's sweep deletes
+ * an index file only after writing its replacement) in *vanished. */
+static int index_load_names(struct repo *r, char (*names)[65], size_t nn,
+			    char (*done)[65], size_t ndone, size_t *vanished,
+			    int *bad, repo_event_fn on_event, void *ud)
 {
-	char (*names)[65] = NULL;
-	size_t nn = 0;
 	struct buf pt = BUF_INIT;
-	int rc, bad = 0;
-	if (r->index_loaded)
-		return 0;
-	/* packs awaiting deletion first, so that blobs prefer live copies */
-	rc = repo_marks_load(r, on_event, ud);
-	if (rc == CAIRN_E_CORRUPT)
-		bad++;
-	else if (rc < 0)
-		goto out;
-	TRY(repo_list_names(r, OBJ_INDEX, &names, &nn));
+	int rc = 0;
 	for (size_t i = 0; i < nn; i++) {
 		struct index_file f;
+		if (ndone && bsearch(names[i], done, ndone, 65, name_cmp))
+			continue;
 		memset(&f, 0, sizeof f);
 		rc = repo_object_load(r, OBJ_INDEX, names[i], MAGIC_INDEX, &pt);
 		if (rc == 0)
@@ -532,15 +530,60 @@ int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud)
 		}
 		if (rc == CAIRN_E_NOMEM)
 			goto out;
-		bad++;
+		if (rc == CAIRN_E_NOTFOUND) {
+			(*vanished)++;
+			continue;
+		}
+		(*bad)++;
 		repo_emit(on_event, ud, EV_ERROR, NULL, rc,
 			  "index %s: %s", names[i], cairn_strerror(rc));
+	}
+	rc = 0;
+out:
+	buf_free(&pt);
+	return rc;
+}
+
+int repo_index_load(struct repo *r, repo_event_fn on_event, void *ud)
+{
+	char (*names)[65] = NULL, (*done)[65] = NULL;
+	size_t nn = 0, ndone = 0;
+	int rc, bad = 0;
+	if (r->index_loaded)
+		return 0;
+	/* packs awaiting deletion first, so that blobs prefer live copies */
+	rc = repo_marks_load(r, on_event, ud);
+	if (rc == CAIRN_E_CORRUPT)
+		bad++;
+	else if (rc < 0)
+		goto out;
+	/* A file that vanished between listing and reading was replaced by
+	 * a sweep: list again and read the names not seen yet, until a
+	 * listing has nothing new that vanishes. */
+	for (int round = 0;; round++) {
+		size_t vanished = 0;
+		TRY(repo_list_names(r, OBJ_INDEX, &names, &nn));
+		TRY(index_load_names(r, names, nn, done, ndone, &vanished, &bad,
+				     on_event, ud));
+		if (!vanished)
+			break;
+		if (round == 16) {
+			repo_emit(on_event, ud, EV_ERROR, NULL, CAIRN_E_CONFLICT,
+				  "index files keep vanishing while being read");
+			rc = CAIRN_E_CONFLICT;
+			goto out;
+		}
+		free(done);
+		done = names;
+		ndone = nn;
+		names = NULL;
+		qsort(done, ndone, 65, name_cmp);
 	}
 	r->index_loaded = 1;
 	rc = bad ? CAIRN_E_CORRUPT : 0;
 out:
 	free(names);
-	buf_free(&pt);
+	free(done);
 	return rc;
 }
 
@@ -812,6 +855,11 @@ int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
 			rc = snapshot_decode(pt.p, pt.len, &v[k]);
 		if (rc == CAIRN_E_NOMEM)
 			goto out;
+		if (rc == CAIRN_E_NOTFOUND) {
+			/* forgotten since the listing: not damage */
+			snapshot_free(&v[k]);
+			continue;
+		}
 		if (rc < 0) {
 			/* a damaged snapshot must not hide the others; check
 			 * reports it */
