@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libzstd-dev libsodium-dev
       libcurl4-openssl-dev libpq-dev libsqlite3-dev libxxhash-dev
-      libjansson-dev libssl-dev clang libclang-rt-14-dev python3 zstd faketime)
+      libjansson-dev libssl-dev libexpat1-dev clang libclang-rt-14-dev python3 zstd faketime)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

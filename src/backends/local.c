@@ -48,22 +48,10 @@ static int obj_dir(const struct local *l, enum obj_type t, const char *name,
 	return n < 0 || (size_t)n >= cap ? CAIRN_E_RANGE : 0;
 }
 
-static int name_ok(enum obj_type t, const char *name)
-{
-	if (t == OBJ_CONFIG)
-		return !strcmp(name, "config");
-	if (strlen(name) != 64)
-		return 0;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return 0;
-	return 1;
-}
-
 static int obj_path(const struct local *l, enum obj_type t, const char *name,
 		    char *out, size_t cap)
 {
-	if (!name_ok(t, name))
+	if (!backend_name_ok(t, name))
 		return CAIRN_E_INVAL;
 	char dir[PATH_MAX];
 	int rc = obj_dir(l, t, name, dir, sizeof dir);
@@ -150,7 +138,7 @@ static int local_put(struct backend *b, enum obj_type t, const char *name,
 	struct local *l = (struct local *)b;
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	int fd = -1, rc;
-	if (!name_ok(t, name))
+	if (!backend_name_ok(t, name))
 		return CAIRN_E_INVAL;
 	rc = obj_dir(l, t, name, dir, sizeof dir);
 	if (rc == 0)
@@ -220,8 +208,11 @@ static void local_writer_abort(struct backend_writer *bw)
 }
 
 static int local_get(struct backend *b, enum obj_type t, const char *name,
-		     uint64_t off, uint64_t len, struct buf *out)
+		     uint64_t off, uint64_t len, struct buf *out,
+		     backend_verify_fn verify, void *vud)
 {
+	(void)verify; /* applied by the wrapper */
+	(void)vud;
 	struct local *l = (struct local *)b;
 	char path[PATH_MAX];
 	int rc = obj_path(l, t, name, path, sizeof path);
@@ -295,7 +286,7 @@ static int list_dir(const char *dir, enum obj_type t, backend_list_fn fn,
 	struct dirent *e;
 	errno = 0;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !name_ok(t, e->d_name))
+		if (e->d_name[0] == '.' || !backend_name_ok(t, e->d_name))
 			continue;
 		struct stat st;
 		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 ||
@@ -377,8 +368,10 @@ static void local_close(struct backend *b)
 	free(l);
 }
 
-static int local_open(const char *location, int create, struct backend **ret)
+static int local_open(const char *location, const struct backend_opts *o,
+		      int create, struct backend **ret)
 {
+	(void)o;
 	int rc = 0;
 	if (!*location)
 		return CAIRN_E_INVAL;
@@ -425,7 +418,8 @@ out:
 const struct backend_ops backend_local_ops = {
 	.version = 1,
 	.scheme = "local",
-	.caps = BACKEND_CAP_RANGE_READ | BACKEND_CAP_STREAM_PUT,
+	.caps = BACKEND_CAP_RANGE_READ | BACKEND_CAP_STREAM_PUT |
+		BACKEND_CAP_CONDITIONAL,
 	.open = local_open,
 	.close = local_close,
 	.put = local_put,

@@ -42,8 +42,22 @@ enum cli_exit {
  * prompt). */
 #define CLI_PASSWORD_MAX 4096
 
+#define CLI_STORES_MAX 16
+#define CLI_OPTIONS_MAX 64
+
 struct cli {
-	const char *repo_url;       /* -r, else CAIRN_REPOSITORY; may be NULL */
+	const char *repo_url;       /* the first store, for messages; may be
+				     * NULL */
+	/* The stores (-r repeated, --repository-file, else CAIRN_REPOSITORY)
+	 * and store options (-o and the flags that stand for them). */
+	const char *stores[CLI_STORES_MAX];
+	size_t nstores;
+	unsigned quorum;            /* --quorum, 0: all */
+	const char *options[CLI_OPTIONS_MAX];
+	size_t noptions;
+	char *option_text;          /* strings made for options (owned) */
+	size_t option_used;
+	char *repo_file_text;       /* --repository-file contents (owned) */
 	const char *password_file;  /* --password-file; may be NULL */
 	int json;
 	int quiet;
@@ -61,13 +75,22 @@ struct cli_command {
 
 extern const struct cli_command cmd_init, cmd_backup, cmd_snapshots,
 	cmd_forget, cmd_ls, cmd_restore, cmd_dump, cmd_check, cmd_stats,
-	cmd_key, cmd_version, cmd_help, cmd_prune;
+	cmd_key, cmd_version, cmd_help, cmd_prune, cmd_repair;
 
 /* Set by SIGINT/SIGTERM/SIGHUP; passed to the engine as its interrupt
  * flag.  (sig_atomic_t is int on every platform cairn builds on.) */
 extern volatile sig_atomic_t cli_interrupted;
 
 /* ---- main.c: errors, options, repository and passwords ----------------- */
+
+/* Compares (and with repair, heals) the stores of r and prints the
+ * per-store result; *clean tells whether all is well.  Returns an exit
+ * code (replicas_run.c). */
+int cli_replicas_run(struct cli *c, struct repo *r, int read_data,
+		     int repair, int *clean);
+
+/* The repository location from the global options. */
+void cli_location(const struct cli *c, struct repo_location *ret);
 
 /* Maps an engine result to an exit code (CAIRN_E_PARTIAL -> 3; callers for
  * which partial success is a failure map it themselves). */

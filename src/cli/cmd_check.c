@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_READ_DATA = 256, OPT_SUBSET, OPT_THREADS };
+enum { OPT_READ_DATA = 256, OPT_SUBSET, OPT_THREADS, OPT_REPLICAS };
 
 /* "N%" or "N" with 0 < N <= 100 (decimals allowed). */
 static int parse_percent(const char *s, double *ret)
@@ -48,6 +48,7 @@ static int run(struct cli *c, int argc, char **argv)
 		{"read-data", no_argument, NULL, OPT_READ_DATA},
 		{"read-data-subset", required_argument, NULL, OPT_SUBSET},
 		{"threads", required_argument, NULL, OPT_THREADS},
+		{"replicas", no_argument, NULL, OPT_REPLICAS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -55,7 +56,8 @@ static int run(struct cli *c, int argc, char **argv)
 	struct check_result res;
 	struct render rd;
 	struct repo *r = NULL;
-	int ch, rc, ex, text = !c->quiet && !c->json;
+	int ch, rc, ex, text = !c->quiet && !c->json, replicas = 0;
+	int replicas_clean = 1;
 	long v;
 
 	memset(&o, 0, sizeof o);
@@ -94,6 +96,9 @@ static int run(struct cli *c, int argc, char **argv)
 						 "--threads must be 1..1024");
 			o.threads = (int)v;
 			break;
+		case OPT_REPLICAS:
+			replicas = 1;
+			break;
 		case 'h':
 			return cli_help_print(&cmd_check);
 		default:
@@ -106,6 +111,16 @@ static int run(struct cli *c, int argc, char **argv)
 	ex = cli_open(c, &r);
 	if (ex != CLI_EXIT_OK)
 		return ex;
+	if (replicas) {
+		if (text)
+			fprintf(stderr, "compare the %zu stores%s\n",
+				c->nstores, o.read_data
+				? ", reading every copy" : "");
+		ex = cli_replicas_run(c, r, o.read_data && o.subset_percent
+					    >= 100.0, 0, &replicas_clean);
+		if (ex != CLI_EXIT_OK)
+			goto out;
+	}
 	if (text) {
 		fprintf(stderr, "check snapshots, trees and blobs\n");
 		if (o.read_data && o.subset_percent >= 100.0)
@@ -147,6 +162,11 @@ static int run(struct cli *c, int argc, char **argv)
 			       res.errors, res.errors == 1 ? "" : "s");
 		goto out;
 	}
+	if (!replicas_clean) {
+		ex = cli_error(c, CLI_EXIT_FATAL, "the stores differ; run "
+			       "\"cairn repair\" to heal them");
+		goto out;
+	}
 	if (text)
 		printf("no errors were found\n");
 	ex = CLI_EXIT_OK;
@@ -159,7 +179,8 @@ const struct cli_command cmd_check = {
 	.name = "check",
 	.summary = "verify the repository",
 	.help =
-	"usage: cairn check [--read-data | --read-data-subset N%]\n"
+	"usage: cairn check [--read-data | --read-data-subset N%] "
+	"[--replicas]\n"
 	"\n"
 	"Checks that every snapshot, tree and blob is present and consistent "
 	"with\n"
@@ -179,10 +200,22 @@ const struct cli_command cmd_check = {
 	"packs,\n"
 	"packs_read).\n"
 	"\n"
+	"With --replicas (a repository on several stores), the stores are "
+	"first\n"
+	"compared: every object must be on every store, and with --read-data "
+	"every\n"
+	"copy must hash to its name.  Each missing or corrupt copy is an "
+	"error; a\n"
+	"table per store follows (with --json, a \"replicas\" object comes "
+	"first).\n"
+	"\"cairn repair\" heals them.\n"
+	"\n"
 	"Options:\n"
 	"      --read-data        read and verify all data\n"
 	"      --read-data-subset N%\n"
 	"                         read and verify N percent of the packs\n"
-	"      --threads N        worker threads (default: number of CPUs)\n",
+	"      --threads N        worker threads (default: number of CPUs)\n"
+	"      --replicas         compare the stores of a replicated "
+	"repository\n",
 	.run = run,
 };

@@ -100,7 +100,9 @@ static int run(struct cli *c, int argc, char **argv)
 	ex = cli_password_read(c, 1);
 	if (ex != CLI_EXIT_OK)
 		return ex;
-	rc = repo_create(c->repo_url, &cfg, c->password, c->password_len, &r);
+	struct repo_location loc;
+	cli_location(c, &loc);
+	rc = repo_create_at(&loc, &cfg, c->password, c->password_len, &r);
 	if (rc < 0)
 		return cli_fail(c, rc, "create repository at %s", c->repo_url);
 	fmt_id(repo_config_get(r)->id, id);

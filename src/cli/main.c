@@ -26,7 +26,8 @@ volatile sig_atomic_t cli_interrupted;
 
 static const struct cli_command *const commands[] = {
 	&cmd_init, &cmd_backup, &cmd_snapshots, &cmd_forget, &cmd_ls,
-	&cmd_restore, &cmd_dump, &cmd_check, &cmd_stats, &cmd_prune, &cmd_key,
+	&cmd_restore, &cmd_dump, &cmd_check, &cmd_stats, &cmd_prune,
+	&cmd_repair, &cmd_key,
 	&cmd_version, &cmd_help, NULL,
 };
 
@@ -150,7 +151,22 @@ void cli_usage_main(FILE *f)
 	fputs("\n"
 	      "Global options (before or after COMMAND, but before \"--\"):\n"
 	      "  -r, --repo URL           repository location "
-	      "(default: $CAIRN_REPOSITORY)\n"
+	      "(default: $CAIRN_REPOSITORY);\n"
+	      "                           repeat it to keep the repository "
+	      "on several stores\n"
+	      "      --repository-file F  the stores, one per line (and "
+	      "\"quorum N\",\n"
+	      "                           \"option key=value\" lines)\n"
+	      "      --quorum N           writes succeed once N stores "
+	      "hold them (default all)\n"
+	      "  -o, --option KEY=VALUE   a store option (see \"Stores\" "
+	      "below)\n"
+	      "      --region R           same as -o s3.region=R\n"
+	      "      --object-lock-days N same as -o s3.object-lock-days=N\n"
+	      "      --object-lock-mode M same as -o s3.object-lock-mode=M "
+	      "(governance,\n"
+	      "                           compliance)\n"
+	      "      --cacert FILE        same as -o tls.ca-file=FILE\n"
 	      "      --password-file FILE read the password from FILE "
 	      "(one trailing\n"
 	      "                           newline is removed)\n"
@@ -161,6 +177,11 @@ void cli_usage_main(FILE *f)
 	      "\n"
 	      "Environment:\n"
 	      "  CAIRN_REPOSITORY     repository location, when -r is not given\n"
+	      "  CAIRN_REPOSITORY_FILE  repository file, when neither -r nor\n"
+	      "                       --repository-file is given\n"
+	      "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,\n"
+	      "  AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE, AWS_REGION\n"
+	      "                       S3 credentials and region\n"
 	      "  CAIRN_PASSWORD_FILE  file holding the password\n"
 	      "  CAIRN_PASSWORD       the password itself\n"
 	      "  CAIRN_NEW_PASSWORD   the new password for key add / key passwd\n"
@@ -181,6 +202,18 @@ void cli_usage_main(FILE *f)
 	      "\"message\":\"...\"}.\n"
 	      "Without --json, errors go to stderr as \"cairn: <what>: "
 	      "<reason>\".\n"
+	      "\n"
+	      "Stores:\n"
+	      "  /path, local:/path            a local directory\n"
+	      "  s3:https://host[:port]/bucket[/prefix]\n"
+	      "                                S3 and S3-compatible stores "
+	      "(B2, MinIO)\n"
+	      "  ipfs:http://host:port[/mfs-dir]  an IPFS node's RPC API\n"
+	      "  Options: retry.max-time, timeout.connect, timeout.stall,\n"
+	      "  timeout.min-speed, connections, tls.ca-file, s3.region,\n"
+	      "  s3.bucket-lookup (path, dns), s3.conditional-put (on, off),\n"
+	      "  s3.object-lock-days, s3.object-lock-mode, s3.storage-class,\n"
+	      "  ipfs.timeout (docs/operations.md).\n"
 	      "\n"
 	      "Exit status:\n"
 	      "  0    success\n"
@@ -503,7 +536,9 @@ int cli_open(struct cli *c, struct repo **ret)
 	ex = cli_password_read(c, 0);
 	if (ex != CLI_EXIT_OK)
 		return ex;
-	rc = repo_open(c->repo_url, c->password, c->password_len, &r);
+	struct repo_location loc;
+	cli_location(c, &loc);
+	rc = repo_open_at(&loc, c->password, c->password_len, &r);
 	if (rc < 0)
 		return cli_fail(c, rc, "open repository %s", c->repo_url);
 	*ret = r;
@@ -531,6 +566,97 @@ int cli_snapshot_find(const struct cli *c, struct repo *r, const char *spec,
 }
 
 /* ========================== Global options ============================= */
+
+void cli_location(const struct cli *c, struct repo_location *ret)
+{
+	memset(ret, 0, sizeof *ret);
+	ret->urls = c->stores;
+	ret->n = c->nstores;
+	ret->quorum = c->quorum;
+	ret->options = c->options;
+	ret->noptions = c->noptions;
+}
+
+static int store_add(struct cli *c, const char *url)
+{
+	if (c->nstores == CLI_STORES_MAX)
+		return cli_usage(NULL, "at most %d stores", CLI_STORES_MAX);
+	c->stores[c->nstores++] = url;
+	c->repo_url = c->stores[0];
+	return CLI_EXIT_OK;
+}
+
+static int option_add(struct cli *c, const char *kv)
+{
+	if (!strchr(kv, '='))
+		return cli_usage(NULL, "option \"%s\" is not key=value", kv);
+	if (c->noptions == CLI_OPTIONS_MAX)
+		return cli_usage(NULL, "at most %d options", CLI_OPTIONS_MAX);
+	c->options[c->noptions++] = kv;
+	return CLI_EXIT_OK;
+}
+
+/* A flag that stands for "-o key=value": the string is kept in
+ * c->option_text (a chain of NUL-terminated strings). */
+static int option_flag(struct cli *c, const char *key, const char *val)
+{
+	const size_t cap = 4096;
+	size_t n = strlen(key) + strlen(val) + 2;
+	if (!c->option_text) {
+		c->option_text = malloc(cap);
+		if (!c->option_text)
+			return cli_fail(c, CAIRN_E_NOMEM, "options");
+	}
+	if (c->option_used + n > cap)
+		return cli_usage(NULL, "options too long");
+	char *p = c->option_text + c->option_used;
+	snprintf(p, n, "%s=%s", key, val);
+	c->option_used += n;
+	return option_add(c, p);
+}
+
+/* --repository-file: one store per line ("#" comments), plus
+ * "quorum N" and "option key=value" lines. */
+static int repo_file_read(struct cli *c, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return cli_error(c, CLI_EXIT_FATAL,
+				 "cannot open repository file %s: %s", path,
+				 strerror(errno));
+	size_t cap = 0;
+	ssize_t len = getdelim(&c->repo_file_text, &cap, '\0', f);
+	fclose(f);
+	if (len < 0)
+		return cli_error(c, CLI_EXIT_FATAL,
+				 "cannot read repository file %s", path);
+	int ex = CLI_EXIT_OK;
+	char *save = NULL;
+	for (char *l = strtok_r(c->repo_file_text, "\n", &save);
+	     l && ex == CLI_EXIT_OK; l = strtok_r(NULL, "\n", &save)) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		size_t n = strlen(l);
+		while (n && (l[n - 1] == ' ' || l[n - 1] == '\t' ||
+			     l[n - 1] == '\r'))
+			l[--n] = 0;
+		if (!*l || *l == '#')
+			continue;
+		if (!strncmp(l, "quorum ", 7)) {
+			char *end;
+			unsigned long q = strtoul(l + 7, &end, 10);
+			if (*end || q > CLI_STORES_MAX)
+				ex = cli_usage(NULL, "%s: bad quorum \"%s\"",
+					       path, l + 7);
+			c->quorum = (unsigned)q;
+		} else if (!strncmp(l, "option ", 7)) {
+			ex = option_add(c, l + 7);
+		} else {
+			ex = store_add(c, l);
+		}
+	}
+	return ex;
+}
 
 /* Value of option name (long "--name" or short "-x") at argv[*i]: either
  * attached ("--name=V", "-xV") or the next argument.  NULL when a is not
@@ -573,7 +699,7 @@ static int globals_take(struct cli *c, int argc, char **argv, char **rest,
 			int *nrest)
 {
 	const char *v;
-	int n = 0, bad = 0, dashdash = 0;
+	int n = 0, bad = 0, dashdash = 0, ex;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -588,9 +714,51 @@ static int globals_take(struct cli *c, int argc, char **argv, char **rest,
 			continue;
 		}
 		if ((v = opt_value(argv, argc, &i, "--repo", 'r', &bad))) {
-			c->repo_url = v;
+			if ((ex = store_add(c, v)) != CLI_EXIT_OK)
+				return ex;
 			continue;
 		}
+		if (!bad && (v = opt_value(argv, argc, &i,
+					   "--repository-file", 0, &bad))) {
+			if ((ex = repo_file_read(c, v)) != CLI_EXIT_OK)
+				return ex;
+			continue;
+		}
+		if (!bad && (v = opt_value(argv, argc, &i, "--option", 'o',
+					   &bad))) {
+			if ((ex = option_add(c, v)) != CLI_EXIT_OK)
+				return ex;
+			continue;
+		}
+		if (!bad && (v = opt_value(argv, argc, &i, "--quorum", 0,
+					   &bad))) {
+			char *end;
+			unsigned long q = strtoul(v, &end, 10);
+			if (*end || !*v || q > CLI_STORES_MAX)
+				return cli_usage(NULL, "bad --quorum \"%s\"",
+						 v);
+			c->quorum = (unsigned)q;
+			continue;
+		}
+		static const char *const flag_keys[][2] = {
+			{"--object-lock-days", "s3.object-lock-days"},
+			{"--object-lock-mode", "s3.object-lock-mode"},
+			{"--cacert", "tls.ca-file"},
+			{"--region", "s3.region"},
+		};
+		int taken = 0;
+		for (size_t k = 0; !bad && !taken &&
+				   k < sizeof flag_keys / sizeof *flag_keys; k++) {
+			if ((v = opt_value(argv, argc, &i, flag_keys[k][0], 0,
+					   &bad))) {
+				ex = option_flag(c, flag_keys[k][1], v);
+				if (ex != CLI_EXIT_OK)
+					return ex;
+				taken = 1;
+			}
+		}
+		if (taken)
+			continue;
 		if (!bad && (v = opt_value(argv, argc, &i, "--password-file",
 					   0, &bad))) {
 			c->password_file = v;
@@ -648,7 +816,6 @@ int main(int argc, char **argv)
 	}
 	tzset();
 	raise_fd_limit();
-	c.repo_url = getenv("CAIRN_REPOSITORY");
 	rest = calloc((size_t)argc + 1, sizeof *rest);
 	if (!rest) {
 		fprintf(stderr, "cairn: %s\n", cairn_strerror(CAIRN_E_NOMEM));
@@ -657,6 +824,20 @@ int main(int argc, char **argv)
 	ex = globals_take(&c, argc, argv, rest, &nrest);
 	if (ex != CLI_EXIT_OK)
 		goto out;
+	if (!c.nstores && getenv("CAIRN_REPOSITORY_FILE") &&
+	    *getenv("CAIRN_REPOSITORY_FILE")) {
+		ex = repo_file_read(&c, getenv("CAIRN_REPOSITORY_FILE"));
+		if (ex != CLI_EXIT_OK)
+			goto out;
+	}
+	if (!c.nstores && getenv("CAIRN_REPOSITORY") &&
+	    *getenv("CAIRN_REPOSITORY"))
+		store_add(&c, getenv("CAIRN_REPOSITORY"));
+	if (c.quorum > c.nstores && c.nstores) {
+		ex = cli_usage(NULL, "--quorum %u is more than the %zu stores",
+			       c.quorum, c.nstores);
+		goto out;
+	}
 	if (nrest == 0) {
 		cli_usage_main(stderr);
 		ex = CLI_EXIT_FATAL;
@@ -690,6 +871,8 @@ out:
 				       strerror(errno));
 	}
 	cli_secret_free(c.password);
+	free(c.option_text);
+	free(c.repo_file_text);
 	free(rest);
 	return ex;
 }

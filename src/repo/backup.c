@@ -473,6 +473,8 @@ int repo_backup(struct repo *r, const struct backup_opts *o,
 	int threads = o->threads > 0 ? o->threads : workq_cpus();
 	TRY(workq_new(threads, (size_t)threads * 2 + 2, bk_worker_new,
 		      bk_worker_free, &bk, &bk.q));
+	if (!(backend_caps(r->be) & BACKEND_CAP_STREAM_PUT))
+		TRY(workq_new(BK_UPLOADERS, 2, NULL, NULL, NULL, &bk.uq));
 
 	char host[256] = "";
 	if (o->hostname)
@@ -578,6 +580,7 @@ out:
 			bk_fail(&bk, rc);
 		workq_free(bk.q); /* aborts packs still open */
 	}
+	workq_free(bk.uq); /* uploads left run to their end, or abort */
 	for (size_t i = 0; i < bk.newidx.npacks; i++)
 		free(bk.newidx.packs[i].blobs);
 	free(bk.newidx.packs);

@@ -32,6 +32,7 @@
 
 #define READ_BLOCK (1u << 20)
 #define INDEX_FLUSH_PACKS 256
+#define BK_UPLOADERS 4     /* packs in flight to a remote store */
 
 struct open_pack {
 	struct pack_writer *pw;
@@ -67,6 +68,7 @@ struct bk {
 	struct repo *r;
 	const struct backup_opts *o;
 	struct workq *q;
+	struct workq *uq;         /* uploads, for stores that cannot stream */
 	int level;
 
 	pthread_mutex_t mu;       /* guards err, newidx, counters below */

@@ -69,15 +69,13 @@ out:
  * visible in the index. */
 static void pack_abort(struct open_pack *op);
 
-static int pack_close(struct bk *bk, struct open_pack *op)
+/* Commits a finished pack (pid: its id) and makes its blobs visible. */
+static int pack_commit(struct bk *bk, struct open_pack *op,
+		       const uint8_t pid[32])
 {
-	uint8_t pid[32];
 	char hex[65];
 	size_t n = 0;
 	int rc;
-	if (!op->pw)
-		return 0;
-	TRY(pack_writer_finish(op->pw, pid));
 	hex_encode(hex, pid, 32);
 	rc = backend_writer_commit(op->bw, hex);
 	op->bw = NULL;
@@ -150,6 +148,52 @@ static void pack_abort(struct open_pack *op)
 	pack_writer_free(op->pw);
 	free(op->uses_dict);
 	memset(op, 0, sizeof *op);
+}
+
+/* Stores that cannot stream get whole packs from memory: their uploads run
+ * on the upload queue, so that the workers go on compressing while packs
+ * travel (and several travel at once). */
+struct upload_job {
+	struct bk *bk;
+	struct open_pack op;
+	uint8_t pid[32];
+};
+
+static void upload_run(void *arg, void *state)
+{
+	struct upload_job *j = arg;
+	(void)state;
+	int rc = bk_failed(j->bk) ? 0 : pack_commit(j->bk, &j->op, j->pid);
+	if (rc < 0)
+		bk_fail(j->bk, rc);
+	pack_abort(&j->op);
+	free(j);
+}
+
+static int pack_close(struct bk *bk, struct open_pack *op)
+{
+	uint8_t pid[32];
+	int rc;
+	if (!op->pw)
+		return 0;
+	/* finished here: the pack writer's sink is this worker's slot */
+	rc = pack_writer_finish(op->pw, pid);
+	if (rc < 0) {
+		pack_abort(op);
+		return rc;
+	}
+	if (!bk->uq)
+		return pack_commit(bk, op, pid);
+	struct upload_job *j = malloc(sizeof *j);
+	if (!j) {
+		pack_abort(op);
+		return CAIRN_E_NOMEM;
+	}
+	j->bk = bk;
+	memcpy(j->pid, pid, 32);
+	j->op = *op;
+	memset(op, 0, sizeof *op);
+	return workq_push(bk->uq, upload_run, j);
 }
 
 void bk_job_run(void *arg, void *state)
@@ -241,5 +285,7 @@ int bk_finish_packs(struct bk *bk)
 				rc = prc;
 		}
 	}
+	if (bk->uq)
+		workq_drain(bk->uq);
 	return rc;
 }

@@ -134,8 +134,36 @@ out:
 	return rc;
 }
 
+static int location_open(const struct repo_location *loc, int create,
+			 struct backend **ret)
+{
+	struct backend_opts o = {.kv = loc->options, .n = loc->noptions};
+	return backend_open_replicated(loc->urls, loc->n, loc->quorum, &o,
+				       create, ret);
+}
+
+struct backend *repo_backend(struct repo *r)
+{
+	return r->be;
+}
+
 int repo_create(const char *url, const struct repo_config *cfg,
 		const char *password, size_t password_len, struct repo **ret)
+{
+	struct repo_location loc = {.urls = &url, .n = 1};
+	return repo_create_at(&loc, cfg, password, password_len, ret);
+}
+
+int repo_open(const char *url, const char *password, size_t password_len,
+	      struct repo **ret)
+{
+	struct repo_location loc = {.urls = &url, .n = 1};
+	return repo_open_at(&loc, password, password_len, ret);
+}
+
+int repo_create_at(const struct repo_location *loc,
+		   const struct repo_config *cfg, const char *password,
+		   size_t password_len, struct repo **ret)
 {
 	struct buf cb = BUF_INIT;
 	struct repo *r = NULL;
@@ -149,7 +177,7 @@ int repo_create(const char *url, const struct repo_config *cfg,
 	else
 		config_init_default(&r->cfg);
 	TRY(config_validate(&r->cfg));
-	TRY(backend_open(url, 1, &r->be));
+	TRY(location_open(loc, 1, &r->be));
 	uint64_t size;
 	if (backend_stat(r->be, OBJ_CONFIG, "config", &size) == 0) {
 		rc = CAIRN_E_EXISTS;
@@ -209,8 +237,8 @@ int repo_list_names(struct repo *r, enum obj_type t, char (**ret)[65],
 	return 0;
 }
 
-int repo_open(const char *url, const char *password, size_t password_len,
-	      struct repo **ret)
+int repo_open_at(const struct repo_location *loc, const char *password,
+		 size_t password_len, struct repo **ret)
 {
 	struct buf cb = BUF_INIT, kb = BUF_INIT;
 	char (*names)[65] = NULL;
@@ -221,7 +249,7 @@ int repo_open(const char *url, const char *password, size_t password_len,
 	r = repo_alloc();
 	if (!r)
 		return CAIRN_E_NOMEM;
-	rc = backend_open(url, 0, &r->be);
+	rc = location_open(loc, 0, &r->be);
 	if (rc == CAIRN_E_NOTFOUND)
 		rc = CAIRN_E_NOREPO;
 	if (rc < 0)

@@ -58,15 +58,36 @@ typedef void (*repo_event_fn)(void *ud, const struct repo_event *ev);
 
 /* ---- open, create, close ---------------------------------------------- */
 
-/* Creates a repository at url (a local path; later "s3:..." etc.) with
- * config cfg (NULL for defaults) and a first key for password. */
+/* Where a repository lives: one store, or several that each hold all of
+ * it (writes go to all and succeed on a quorum; reads fail over), with
+ * store options ("key=value", backend.h). */
+struct repo_location {
+	const char *const *urls;    /* "/path", "s3:https://...", "ipfs:..." */
+	size_t n;
+	unsigned quorum;            /* 0: all */
+	const char *const *options;
+	size_t noptions;
+};
+
+/* Creates a repository at loc with config cfg (NULL for defaults) and a
+ * first key for password. */
+int repo_create_at(const struct repo_location *loc,
+		   const struct repo_config *cfg, const char *password,
+		   size_t password_len, struct repo **ret);
+/* The same for one store named by url, without options. */
 int repo_create(const char *url, const struct repo_config *cfg,
 		const char *password, size_t password_len, struct repo **ret);
 
 /* Opens: CAIRN_E_NOREPO when there is no config, CAIRN_E_PASSWORD when no
  * key file opens with password. */
+int repo_open_at(const struct repo_location *loc, const char *password,
+		 size_t password_len, struct repo **ret);
 int repo_open(const char *url, const char *password, size_t password_len,
 	      struct repo **ret);
+
+/* The repository's store (a replicated one when it has several), for
+ * counters and replica maintenance (borrowed). */
+struct backend *repo_backend(struct repo *r);
 /* Closes and wipes keys; NULL is allowed. */
 void repo_close(struct repo *r);
 const struct repo_config *repo_config_get(const struct repo *r);
@@ -211,6 +232,38 @@ struct check_result {
 /* Returns 0 when clean, CAIRN_E_CORRUPT when errors were found. */
 int repo_check(struct repo *r, const struct check_opts *o,
 	       struct check_result *res);
+
+/* ---- replicas (replicas.c) -------------------------------------------- */
+
+struct replicas_opts {
+	int read_data;            /* read and hash every copy (else compare
+				   * listings, and read only copies whose
+				   * sizes disagree) */
+	int repair;               /* write good copies where they are missing
+				   * or corrupt */
+	int threads;
+	repo_event_fn on_event;   /* EV_ERROR per bad copy, EV_INFO per
+				   * repaired one; path "type/name" */
+	void *event_ud;
+	volatile int *interrupt;
+};
+
+struct replicas_result {
+	size_t stores;
+	uint64_t objects;         /* distinct objects over all stores */
+	uint64_t missing, corrupt, unreadable;   /* bad copies found */
+	uint64_t repaired, unrepairable;
+	struct replicas_store {
+		char location[256];
+		uint64_t read, missing, corrupt, unreadable, repaired;
+	} per_store[32];
+};
+
+/* Compares the stores of the repository (and repairs them).  Returns 0
+ * when every store holds a good copy of every object (after repair),
+ * CAIRN_E_CORRUPT otherwise. */
+int repo_replicas_check(struct repo *r, const struct replicas_opts *o,
+			struct replicas_result *res);
 
 struct repo_stats {
 	uint64_t snapshots;

@@ -26,6 +26,10 @@ const char *cairn_strerror(int code)
 	case CAIRN_E_PARTIAL: return "some inputs could not be read";
 	case CAIRN_E_UNSAFE: return "unsafe path refused";
 	case CAIRN_E_CONFLICT: return "a concurrent prune removed data this operation needs; run it again";
+	case CAIRN_E_TIMEOUT: return "the store did not answer in time";
+	case CAIRN_E_REMOTE: return "the store reported a server error";
+	case CAIRN_E_AUTH: return "the store refused the credentials";
+	case CAIRN_E_PROTOCOL: return "the store gave an unexpected answer";
 	default: return "unknown error";
 	}
 }

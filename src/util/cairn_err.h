@@ -28,6 +28,10 @@ enum cairn_err {
 	CAIRN_E_PARTIAL = -17,    /* done, but some inputs could not be read */
 	CAIRN_E_UNSAFE = -18,     /* refused: entry would escape the target */
 	CAIRN_E_CONFLICT = -19,   /* a concurrent prune removed what this run needs */
+	CAIRN_E_TIMEOUT = -20,    /* a store did not answer, or stalled, in time */
+	CAIRN_E_REMOTE = -21,     /* a store failed the request (HTTP 5xx, 429) */
+	CAIRN_E_AUTH = -22,       /* a store refused the credentials */
+	CAIRN_E_PROTOCOL = -23,   /* a store answered something unexpected */
 };
 
 const char *cairn_strerror(int code);
