@@ -177,7 +177,7 @@ static int backend_setup(struct backend *b, const char *url,
 	int rc = backend_opt_ms(o, "retry.max-time", remote ? 300000 : 0,
 				&b->retry_max_ms);
 	if (rc == 0)
-		rc = backend_opt_uint(o, "connections", remote ? 8 : 64, 1024,
+		rc = backend_opt_uint(o, "connections", remote ? 8 : 32, 1024,
 				      &conns);
 	if (rc == 0 && conns == 0)
 		rc = CAIRN_E_INVAL;
@@ -378,6 +378,12 @@ struct attempt {
 	int64_t start;
 };
 
+static void count_error(struct backend *b, int rc)
+{
+	if (rc < 0 && rc != CAIRN_E_NOTFOUND && rc != CAIRN_E_EXISTS)
+		__atomic_add_fetch(&b->stats.errors, 1, __ATOMIC_RELAXED);
+}
+
 /* After a failed attempt with result rc: counts it, and returns 1 after
  * sleeping when another attempt should be made (exponential backoff with
  * jitter, or the store's Retry-After, within retry.max-time). */
@@ -386,8 +392,7 @@ static int attempt_again(struct attempt *a, int rc)
 	struct backend *b = a->b;
 	long hint = retry_after_hint;
 	retry_after_hint = -1;
-	if (rc < 0 && rc != CAIRN_E_NOTFOUND && rc != CAIRN_E_EXISTS)
-		__atomic_add_fetch(&b->stats.errors, 1, __ATOMIC_RELAXED);
+	count_error(b, rc);
 	if (rc == CAIRN_E_CORRUPT) {
 		__atomic_add_fetch(&b->stats.corrupt, 1, __ATOMIC_RELAXED);
 		if (++a->corrupt > RETRY_CORRUPT_MAX)
@@ -479,8 +484,7 @@ int backend_writer_open(struct backend *b, enum obj_type t,
 		attempt_begin(&a);
 		int rc = b->ops->writer_open(b, t, ret);
 		attempt_end(&a);
-		if (rc < 0)
-			attempt_again(&a, rc);
+		count_error(b, rc); /* a stream cannot be sent again */
 		return rc;
 	}
 	struct mem_writer *w = calloc(1, sizeof *w);
@@ -518,8 +522,7 @@ int backend_writer_commit(struct backend_writer *w, const char *name)
 	attempt_begin(&a);
 	rc = b->ops->writer_commit(w, name);
 	attempt_end(&a);
-	if (rc < 0)
-		attempt_again(&a, rc);
+	count_error(b, rc);
 	if (rc == 0)
 		fault_change_done();
 	return rc;
@@ -624,6 +627,8 @@ int backend_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 		attempt_begin(&a);
 		rc = b->ops->list(b, t, list_guard_fn, &g);
 		attempt_end(&a);
+		if (rc < 0 && g.reported)
+			count_error(b, rc); /* not again: names were seen */
 	} while (rc < 0 && !g.reported && attempt_again(&a, rc));
 	return rc;
 }

@@ -68,8 +68,9 @@ typedef int (*backend_verify_fn)(void *ud, const uint8_t *p, size_t n);
  * of a key wins.  Keys every store understands (backend.c):
  *   retry.max-time=SECONDS   give up retrying after this long (default 300)
  *   timeout.connect=SECONDS  connect timeout of network stores (default 30)
- *   timeout.stall=SECONDS    a transfer moving no byte this long is cut
- *                            (default 60)
+ *   timeout.stall=SECONDS    a transfer slower than timeout.min-speed
+ *                            for this long is cut (default 60)
+ *   timeout.min-speed=BYTES  per second (default 1024)
  *   connections=N            requests in flight per store (default 8 for
  *                            network stores, 32 for local ones)
  *   tls.ca-file=FILE         CA bundle for TLS verification

@@ -741,7 +741,6 @@ static int ipfs_remove(struct backend *b, enum obj_type t, const char *name)
 	uint64_t size;
 	int rc;
 	TRY(obj_path(s, t, name, path, NULL, sizeof path));
-	cache_drop(s, t, name);
 	TRY(obj_resolve(s, t, name, path, cid, sizeof cid, &size));
 	TRY(ipfs_unpin(s, cid));
 	const struct rpc_arg a[] = {{"arg", path}};

@@ -93,6 +93,20 @@ static int replica_put(struct backend *b, enum obj_type t, const char *name,
 		rc = CAIRN_E_NOMEM;
 		goto out;
 	}
+	if (t == OBJ_CONFIG) {
+		/* the one object whose name is not its hash: never write it
+		 * where any member already holds one */
+		for (size_t i = 0; i < r->n; i++) {
+			uint64_t size;
+			int src = backend_stat(r->m[i], t, name, &size);
+			if (src == 0)
+				rc = CAIRN_E_EXISTS;
+			else if (src != CAIRN_E_NOTFOUND)
+				rc = src;
+			if (rc < 0)
+				goto out;
+		}
+	}
 	for (size_t i = 0; i < r->n; i++)
 		j[i] = (struct put_job){.m = r->m[i], .t = t, .name = name,
 					.p = p, .n = n};

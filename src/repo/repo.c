@@ -79,6 +79,8 @@ void repo_close(struct repo *r)
 	if (r->pack_keys)
 		sodium_free(r->pack_keys);
 	free(r->pack_key_state);
+	free(r->pack_sizes);
+	pack_cache_free(r->pcache);
 	for (size_t i = 0; i < r->ndicts; i++)
 		ZSTD_freeDDict(r->dicts[i].ddict);
 	free(r->dicts);
@@ -250,6 +252,8 @@ int repo_open_at(const struct repo_location *loc, const char *password,
 	if (!r)
 		return CAIRN_E_NOMEM;
 	rc = location_open(loc, 0, &r->be);
+	if (rc == 0 && !(backend_caps(r->be) & BACKEND_CAP_STREAM_PUT))
+		rc = pack_cache_new(&r->pcache); /* requests cost: see there */
 	if (rc == CAIRN_E_NOTFOUND)
 		rc = CAIRN_E_NOREPO;
 	if (rc < 0)
@@ -625,22 +629,46 @@ static int pack_keys_grow(struct repo *r, uint32_t n)
 		cap *= 2;
 	uint8_t(*keys)[32] = sodium_malloc((size_t)cap * 32);
 	uint8_t *state = calloc(cap, 1);
-	if (!keys || !state) {
+	uint64_t *sizes = calloc(cap, sizeof *sizes);
+	if (!keys || !state || !sizes) {
 		if (keys)
 			sodium_free(keys);
 		free(state);
+		free(sizes);
 		return CAIRN_E_NOMEM;
 	}
 	if (r->pack_keys) {
 		memcpy(keys, r->pack_keys, (size_t)r->pack_keys_cap * 32);
 		memcpy(state, r->pack_key_state, r->pack_keys_cap);
+		memcpy(sizes, r->pack_sizes, r->pack_keys_cap * sizeof *sizes);
 		sodium_free(r->pack_keys);
 		free(r->pack_key_state);
+		free(r->pack_sizes);
 	}
+	r->pack_sizes = sizes;
 	r->pack_keys = keys;
 	r->pack_key_state = state;
 	r->pack_keys_cap = cap;
 	return 0;
+}
+
+struct tail_check {
+	struct repo *r;
+	uint64_t size;
+	uint8_t *key;
+};
+
+/* A pack's tail is good when it parses and its sealed key opens. */
+static int tail_check_fn(void *ud, const uint8_t *p, size_t n)
+{
+	struct tail_check *tc = ud;
+	struct pack_trailer tr;
+	(void)n;
+	int rc = pack_tail_parse(p, tc->size, &tr);
+	if (rc == 0)
+		rc = pack_key_open(tc->r->keys->data_pk, tc->r->keys->data_sk,
+				   tr.sealed_key, tc->key);
+	return rc;
 }
 
 int repo_pack_key(struct repo *r, uint32_t n, uint8_t key[32])
@@ -648,7 +676,6 @@ int repo_pack_key(struct repo *r, uint32_t n, uint8_t key[32])
 	char hex[65];
 	uint64_t size;
 	struct buf tail = BUF_INIT;
-	struct pack_trailer tr;
 	int rc;
 	if (!(r->keys->flags & MASTER_FLAG_FULL))
 		return CAIRN_E_UNSUPPORTED;
@@ -673,16 +700,15 @@ int repo_pack_key(struct repo *r, uint32_t n, uint8_t key[32])
 		rc = CAIRN_E_CORRUPT;
 		goto out;
 	}
-	TRY(backend_get(r->be, OBJ_PACK, hex, size - PACK_TAIL_LEN,
-			PACK_TAIL_LEN, &tail));
-	TRY(pack_tail_parse(tail.p, size, &tr));
-	TRY(pack_key_open(r->keys->data_pk, r->keys->data_sk, tr.sealed_key,
-			  key));
+	struct tail_check tc = {.r = r, .size = size, .key = key};
+	TRY(backend_get_verified(r->be, OBJ_PACK, hex, size - PACK_TAIL_LEN,
+				 PACK_TAIL_LEN, &tail, tail_check_fn, &tc));
 out:
 	buf_free(&tail);
 	pthread_mutex_lock(&r->mu);
 	if (rc == 0) {
 		memcpy(r->pack_keys[n], key, 32);
+		r->pack_sizes[n] = size;
 		r->pack_key_state[n] = 1;
 	} else if (rc == CAIRN_E_CORRUPT) {
 		r->pack_key_state[n] = 2;
@@ -715,6 +741,34 @@ void blob_reader_free(struct blob_reader *rd)
 	memset(rd, 0, sizeof *rd);
 }
 
+struct blob_check {
+	struct repo *r;
+	struct blob_reader *rd;
+	const uint8_t *id;
+	uint8_t type;
+	uint64_t raw_length;
+	struct buf *out;
+};
+
+/* Decrypts, decompresses and hashes a blob record as it is read. */
+static int blob_check_fn(void *ud, const uint8_t *p, size_t n)
+{
+	struct blob_check *bc = ud;
+	uint8_t got[32];
+	int rc = blob_decode_reuse(bc->rd->key, bc->type, bc->id, p, n,
+				   bc->raw_length, bc->rd->dctx,
+				   &bc->r->resolver, &bc->rd->scratch,
+				   bc->out);
+	if (rc < 0)
+		return rc;
+	crypto_chunk_id(bc->r->keys, bc->out->p, bc->out->len, got);
+	if (sodium_memcmp(got, bc->id, 32) != 0) {
+		bc->out->len = 0;
+		return CAIRN_E_CORRUPT;
+	}
+	return 0;
+}
+
 int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
 		   uint8_t type, struct buf *out)
 {
@@ -737,16 +791,29 @@ int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
 		rd = &tmp;
 	}
 	TRY(repo_pack_key(r, loc.pack, rd->key));
-	TRY(backend_get(r->be, OBJ_PACK, hex, loc.offset, loc.length, &rd->rec));
-	TRY(blob_decode_reuse(rd->key, type, id, rd->rec.p, rd->rec.len,
-			      loc.raw_length, rd->dctx, &r->resolver,
-			      &rd->scratch, out));
-	uint8_t got[32];
-	crypto_chunk_id(r->keys, out->p, out->len, got);
-	if (sodium_memcmp(got, id, 32) != 0) {
-		out->len = 0;
-		rc = CAIRN_E_CORRUPT;
+	struct blob_check bc = {.r = r, .rd = rd, .id = id, .type = type,
+				.raw_length = loc.raw_length, .out = out};
+	if (r->pcache) {
+		pthread_mutex_lock(&r->mu);
+		uint64_t psize = r->pack_sizes[loc.pack];
+		pthread_mutex_unlock(&r->mu);
+		rc = pack_cache_read(r->pcache, r->be, hex, psize, loc.offset,
+				     loc.length, &rd->rec);
+		if (rc == 0)
+			rc = blob_check_fn(&bc, rd->rec.p, rd->rec.len);
+		if (rc == 0)
+			goto out;
+		if (rc == CAIRN_E_CORRUPT)
+			pack_cache_drop(r->pcache, hex, loc.offset);
+		/* whatever went wrong, the direct read below retries, checks
+		 * and fails over */
 	}
+	/* decoded inside the read, so that a damaged copy is read again,
+	 * or from the next store of a replicated repository */
+	rc = backend_get_verified(r->be, OBJ_PACK, hex, loc.offset, loc.length,
+				  &rd->rec, blob_check_fn, &bc);
+	if (rc < 0)
+		out->len = 0;
 out:
 	if (rd == &tmp)
 		blob_reader_free(&tmp);

@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "index.h"
 #include "mark.h"
+#include "packcache.h"
 #include "repo.h"
 
 struct ZSTD_DCtx_s;
@@ -41,6 +42,7 @@ struct repo {
 	/* pack number -> key, filled on first read of a pack */
 	uint8_t (*pack_keys)[32];  /* sodium_malloc'd, pack_keys_cap entries */
 	uint8_t *pack_key_state;   /* 0 unknown, 1 loaded, 2 unreadable */
+	uint64_t *pack_sizes;      /* bytes, when the key is loaded */
 	uint32_t pack_keys_cap;
 
 	/* digested dictionaries, loaded on first use; guarded by mu */
@@ -50,6 +52,7 @@ struct repo {
 	} *dicts;
 	size_t ndicts;
 	struct blob_dict_resolver resolver;
+	struct pack_cache *pcache; /* windows of packs, for remote stores */
 };
 
 /* Loads every index file once (later calls return 0).  Problems with single

@@ -1,0 +1,155 @@
+/* packcache.c: windows of packs kept in memory for reads from remote
+ * stores.
+ *
+ * Restore reads blob after blob, and blobs that follow one another in a
+ * snapshot mostly follow one another in a pack.  On a local disk each
+ * read is a pread; on S3 or IPFS each is a request with a round trip and
+ * per-request work at the server, which for small blobs costs more than
+ * the bytes.  So reads from remote stores fetch the aligned 4 MiB window
+ * around the blob once, and the next blobs come from memory.
+ *
+ * Slots are few (PACK_CACHE_SLOTS, LRU).  A window being fetched is marked
+ * loading, and other threads wanting it wait rather than fetching it
+ * again.  Nothing is trusted: callers decrypt and hash what they get and
+ * drop a window whose bytes fail.
+ */
+#include "packcache.h"
+#include "cairn_err.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pc_slot {
+	char hex[65];
+	uint64_t start;
+	struct buf data;
+	int state;          /* 0 empty, 1 loading, 2 ready */
+	int users;          /* threads copying out of data */
+	uint64_t used;      /* LRU clock */
+};
+
+struct pack_cache {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pc_slot s[PACK_CACHE_SLOTS];
+	uint64_t clock;
+};
+
+int pack_cache_new(struct pack_cache **ret)
+{
+	struct pack_cache *c = calloc(1, sizeof *c);
+	if (!c)
+		return CAIRN_E_NOMEM;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	*ret = c;
+	return 0;
+}
+
+void pack_cache_free(struct pack_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < PACK_CACHE_SLOTS; i++)
+		buf_free(&c->s[i].data);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+static struct pc_slot *find(struct pack_cache *c, const char *hex,
+			    uint64_t start)
+{
+	for (int i = 0; i < PACK_CACHE_SLOTS; i++)
+		if (c->s[i].state && c->s[i].start == start &&
+		    !strcmp(c->s[i].hex, hex))
+			return &c->s[i];
+	return NULL;
+}
+
+/* The least recently used slot nobody is reading from, or NULL. */
+static struct pc_slot *victim(struct pack_cache *c)
+{
+	struct pc_slot *v = NULL;
+	for (int i = 0; i < PACK_CACHE_SLOTS; i++) {
+		struct pc_slot *s = &c->s[i];
+		if (s->state == 1 || s->users)
+			continue;
+		if (!v || !s->state || (v->state && s->used < v->used))
+			v = s;
+		if (!s->state)
+			break;
+	}
+	return v;
+}
+
+int pack_cache_read(struct pack_cache *c, struct backend *be, const char *hex,
+		    uint64_t pack_size, uint64_t off, uint64_t len,
+		    struct buf *out)
+{
+	uint64_t start = off - off % PACK_CACHE_WINDOW;
+	uint64_t wlen = pack_size - start < PACK_CACHE_WINDOW
+				? pack_size - start : PACK_CACHE_WINDOW;
+	int rc = 0;
+	if (off >= pack_size || off + len > start + wlen)
+		return CAIRN_E_RANGE;
+	pthread_mutex_lock(&c->mu);
+	struct pc_slot *s;
+	for (;;) {
+		s = find(c, hex, start);
+		if (s && s->state == 1) {
+			pthread_cond_wait(&c->cv, &c->mu);
+			continue;
+		}
+		break;
+	}
+	if (!s) {
+		s = victim(c);
+		if (!s) {
+			pthread_mutex_unlock(&c->mu);
+			return CAIRN_E_RANGE; /* all busy: read directly */
+		}
+		snprintf(s->hex, sizeof s->hex, "%s", hex);
+		s->start = start;
+		s->state = 1;
+		pthread_mutex_unlock(&c->mu);
+		struct buf data = BUF_INIT;
+		rc = backend_get(be, OBJ_PACK, hex, start, wlen, &data);
+		pthread_mutex_lock(&c->mu);
+		buf_free(&s->data);
+		if (rc == 0) {
+			s->data = data;
+			s->state = 2;
+		} else {
+			buf_free(&data);
+			s->state = 0;
+		}
+		pthread_cond_broadcast(&c->cv);
+		if (rc < 0) {
+			pthread_mutex_unlock(&c->mu);
+			return rc;
+		}
+	}
+	s->used = ++c->clock;
+	s->users++;
+	pthread_mutex_unlock(&c->mu);
+	out->len = 0;
+	rc = buf_put(out, s->data.p + (off - start), (size_t)len);
+	pthread_mutex_lock(&c->mu);
+	s->users--;
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+void pack_cache_drop(struct pack_cache *c, const char *hex, uint64_t off)
+{
+	pthread_mutex_lock(&c->mu);
+	struct pc_slot *s = find(c, hex, off - off % PACK_CACHE_WINDOW);
+	if (s && s->state == 2 && !s->users) {
+		buf_free(&s->data);
+		s->state = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
