@@ -26,10 +26,10 @@
 #include "backend.h"
 #include "cairn_err.h"
 #include "http.h"
+#include "s3_list.h"
 #include "sigv4.h"
 
 #include <ctype.h>
-#include <expat.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -502,102 +502,15 @@ out:
 	return rc;
 }
 
-/* ---- listing (ListObjectsV2, parsed with expat) ------------------------ */
-
-struct list_parse {
-	int depth;
-	int in_contents;
-	char field[32];          /* element being read */
-	struct buf text;
-	char key[1024];
-	uint64_t size;
-	int truncated;
-	struct buf token;
-	int err;
-	/* delivery */
-	const struct s3 *s;
-	enum obj_type t;
-	backend_list_fn fn;
-	void *ud;
-};
-
-static void XMLCALL lp_start(void *ud, const XML_Char *el,
-			     const XML_Char **attr)
-{
-	struct list_parse *lp = ud;
-	(void)attr;
-	lp->depth++;
-	lp->text.len = 0;
-	if (lp->depth == 2 && !strcmp(el, "Contents")) {
-		lp->in_contents = 1;
-		lp->key[0] = 0;
-		lp->size = 0;
-	}
-	snprintf(lp->field, sizeof lp->field, "%s", el);
-}
-
-static void XMLCALL lp_text(void *ud, const XML_Char *s, int len)
-{
-	struct list_parse *lp = ud;
-	if (len > 0 && buf_put(&lp->text, s, (size_t)len) < 0)
-		lp->err = CAIRN_E_NOMEM;
-}
-
-/* A listed key back to an object name, when it is one of type t. */
-static const char *key_name(const struct list_parse *lp, const char *key)
-{
-	size_t pl = strlen(lp->s->prefix);
-	if (strncmp(key, lp->s->prefix, pl))
-		return NULL;
-	key += pl;
-	const char *name = strrchr(key, '/');
-	name = name ? name + 1 : key;
-	char want[128];
-	if (backend_object_path(lp->t, name, want, sizeof want) < 0 ||
-	    strcmp(want, key))
-		return NULL;
-	return name;
-}
-
-static void XMLCALL lp_end(void *ud, const XML_Char *el)
-{
-	struct list_parse *lp = ud;
-	char txt[1024];
-	size_t n = lp->text.len < sizeof txt - 1 ? lp->text.len
-						 : sizeof txt - 1;
-	memcpy(txt, lp->text.p ? (const char *)lp->text.p : "", n);
-	txt[n] = 0;
-	if (lp->in_contents && lp->depth == 3) {
-		if (!strcmp(el, "Key"))
-			snprintf(lp->key, sizeof lp->key, "%s", txt);
-		else if (!strcmp(el, "Size"))
-			lp->size = strtoull(txt, NULL, 10);
-	} else if (lp->depth == 2 && !strcmp(el, "Contents")) {
-		lp->in_contents = 0;
-		const char *name = key_name(lp, lp->key);
-		if (name && !lp->err) {
-			int rc = lp->fn(lp->ud, name, lp->size);
-			if (rc < 0)
-				lp->err = rc;
-		}
-	} else if (lp->depth == 2 && !strcmp(el, "IsTruncated")) {
-		lp->truncated = !strcmp(txt, "true");
-	} else if (lp->depth == 2 && !strcmp(el, "NextContinuationToken")) {
-		lp->token.len = 0;
-		if (buf_put(&lp->token, lp->text.p, lp->text.len) < 0 ||
-		    buf_put(&lp->token, "", 1) < 0)
-			lp->err = CAIRN_E_NOMEM;
-	}
-	lp->text.len = 0;
-	lp->depth--;
-}
+/* ---- listing (ListObjectsV2, parsed in s3_list.c) --------------------- */
 
 static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 		   void *ud)
 {
 	struct s3 *s = (struct s3 *)b;
-	struct list_parse lp = {.s = s, .t = t, .fn = fn, .ud = ud};
+	struct s3_listing page = {0};
 	struct buf body = BUF_INIT, q = BUF_INIT, pfx = BUF_INIT;
+	struct buf prev = BUF_INIT;
 	int rc = 0;
 	if (t == OBJ_CONFIG) {
 		uint64_t size;
@@ -609,13 +522,13 @@ static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 	TRY(buf_put(&pfx, s->prefix, strlen(s->prefix)));
 	TRY(buf_put(&pfx, backend_type_dir(t), strlen(backend_type_dir(t))));
 	TRY(buf_put(&pfx, "/", 1));
-	int more = 1;
-	while (more) {
+	do {
 		q.len = 0;
-		if (lp.token.len) {
+		if (page.token.len) {
 			TRY(buf_put(&q, "continuation-token=", 19));
-			TRY(http_url_encode((const char *)lp.token.p,
-					    lp.token.len - 1, 0, &q));
+			TRY(http_url_encode((const char *)page.token.p,
+					    strlen((const char *)page.token.p),
+					    0, &q));
 			TRY(buf_put(&q, "&", 1));
 		}
 		TRY(buf_put(&q, "list-type=2&max-keys=1000&prefix=", 34));
@@ -624,39 +537,22 @@ static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 		struct s3_call c = {.method = "GET", .query = (char *)q.p,
 				    .out = &body};
 		TRY(s3_call(s, &c));
-		XML_Parser xp = XML_ParserCreate(NULL);
-		if (!xp) {
-			rc = CAIRN_E_NOMEM;
+		TRY(buf_put(&prev, page.token.p, page.token.len));
+		TRY(s3_listing_parse(s->prefix, t, body.p, body.len, fn, ud,
+				     &page));
+		if (page.truncated && page.token.len == prev.len &&
+		    !memcmp(page.token.p, prev.p, prev.len)) {
+			rc = CAIRN_E_PROTOCOL; /* the same page again */
 			goto out;
 		}
-		XML_SetUserData(xp, &lp);
-		XML_SetElementHandler(xp, lp_start, lp_end);
-		XML_SetCharacterDataHandler(xp, lp_text);
-		lp.truncated = 0;
-		lp.depth = 0;
-		lp.token.len = 0;
-		int ok = XML_Parse(xp, (const char *)body.p, (int)body.len, 1);
-		XML_ParserFree(xp);
-		if (lp.err) {
-			rc = lp.err;
-			goto out;
-		}
-		if (ok != XML_STATUS_OK) {
-			rc = CAIRN_E_PROTOCOL;
-			goto out;
-		}
-		more = lp.truncated;
-		if (more && !lp.token.len) {
-			rc = CAIRN_E_PROTOCOL; /* truncated, but no way on */
-			goto out;
-		}
-	}
+		prev.len = 0;
+	} while (page.truncated);
 out:
 	buf_free(&body);
 	buf_free(&q);
 	buf_free(&pfx);
-	buf_free(&lp.text);
-	buf_free(&lp.token);
+	buf_free(&prev);
+	buf_free(&page.token);
 	return rc;
 }
 

@@ -20,7 +20,7 @@
 
 /* The repository format version this engine reads and writes
  * (docs/format.md). */
-#define CAIRN_FORMAT_VERSION 1
+#define CAIRN_FORMAT_VERSION 2
 
 struct repo;
 

@@ -145,7 +145,7 @@ rc_is 1 ls --host nosuchhost latest
 
 # version and help
 ok version
-out_has '^cairn [0-9]+\.[0-9]+\.[0-9]+ \(format 1\)'
+out_has '^cairn [0-9]+\.[0-9]+\.[0-9]+ \(format 2\)'
 out_has 'zstd' && out_has 'libsodium' && out_has 'jansson'
 ok help
 out_has 'backup' && out_has 'restore' && out_has 'snapshots'

@@ -86,7 +86,7 @@ py 'd = doc(); assert d["snapshots_count"] == 3 and d["total_file_count"] == 3 *
 ok key list --json
 py 'd = doc(); assert len(d) == 1 and d[0]["current"] is True, d'
 ok version --json
-py 'd = doc(); assert d["version"] and d["format"] == 1, d'
+py 'd = doc(); assert d["version"] and d["format"] == 2, d'
 
 # errors: stdout stays empty, stderr holds one JSON line
 CAIRN_PASSWORD=wrong rc_is 12 --json snapshots
