@@ -10,8 +10,11 @@
  *
  * Slots are few (PACK_CACHE_SLOTS, LRU).  A window being fetched is marked
  * loading, and other threads wanting it wait rather than fetching it
- * again.  Nothing is trusted: callers decrypt and hash what they get and
- * drop a window whose bytes fail.
+ * again.  So that the workers do not all wait for each window in turn, a
+ * reader that takes a window asks the cache's read-ahead thread for the
+ * next window of the same pack (PACK_CACHE_AHEAD of them queued at most).
+ * Nothing is trusted: callers decrypt and hash what they get and drop a
+ * window whose bytes fail.
  */
 #include "packcache.h"
 #include "cairn_err.h"
@@ -30,12 +33,56 @@ struct pc_slot {
 	uint64_t used;      /* LRU clock */
 };
 
+#define PACK_CACHE_AHEAD 4
+#define PACK_CACHE_THREADS 2
+
+struct pc_ahead {
+	struct backend *be;
+	struct pc_slot *slot;   /* marked loading, to fill */
+	uint64_t len;
+};
+
 struct pack_cache {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;      /* a slot's state changed */
+	pthread_cond_t work;    /* read-ahead queue or stop */
 	struct pc_slot s[PACK_CACHE_SLOTS];
 	uint64_t clock;
+	struct pc_ahead q[PACK_CACHE_AHEAD];
+	int nq;
+	int stop;
+	int nthreads;
+	pthread_t thread[PACK_CACHE_THREADS];
 };
+
+static void slot_fill(struct pack_cache *c, struct backend *be,
+		      struct pc_slot *s, uint64_t len);
+
+static void *ahead_main(void *arg)
+{
+	struct pack_cache *c = arg;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->nq && !c->stop)
+			pthread_cond_wait(&c->work, &c->mu);
+		if (c->stop)
+			break;
+		struct pc_ahead a = c->q[0];
+		memmove(c->q, c->q + 1, (size_t)(c->nq - 1) * sizeof *c->q);
+		c->nq--;
+		pthread_mutex_unlock(&c->mu);
+		slot_fill(c, a.be, a.slot, a.len);
+		pthread_mutex_lock(&c->mu);
+	}
+	/* queued windows nobody will fetch: free their slots */
+	for (int i = 0; i < c->nq; i++)
+		c->q[i].slot->state = 0;
+	c->nq = 0;
+	pthread_cond_broadcast(&c->work);
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
 
 int pack_cache_new(struct pack_cache **ret)
 {
@@ -44,6 +91,12 @@ int pack_cache_new(struct pack_cache **ret)
 		return CAIRN_E_NOMEM;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->work, NULL);
+	/* without threads there is simply no read-ahead */
+	while (c->nthreads < PACK_CACHE_THREADS &&
+	       pthread_create(&c->thread[c->nthreads], NULL, ahead_main,
+			      c) == 0)
+		c->nthreads++;
 	*ret = c;
 	return 0;
 }
@@ -52,10 +105,17 @@ void pack_cache_free(struct pack_cache *c)
 {
 	if (!c)
 		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	for (int i = 0; i < c->nthreads; i++)
+		pthread_join(c->thread[i], NULL);
 	for (int i = 0; i < PACK_CACHE_SLOTS; i++)
 		buf_free(&c->s[i].data);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->work);
 	free(c);
 }
 
@@ -83,6 +143,50 @@ static struct pc_slot *victim(struct pack_cache *c)
 			break;
 	}
 	return v;
+}
+
+/* Reads a slot marked loading (by its owner, without the lock held). */
+static void slot_fill(struct pack_cache *c, struct backend *be,
+		      struct pc_slot *s, uint64_t len)
+{
+	struct buf data = BUF_INIT;
+	int rc = backend_get(be, OBJ_PACK, s->hex, s->start, len, &data);
+	pthread_mutex_lock(&c->mu);
+	buf_free(&s->data);
+	if (rc == 0) {
+		s->data = data;
+		s->state = 2;
+	} else {
+		buf_free(&data);
+		s->state = 0;
+	}
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Queues the window after start of pack hex for the read-ahead thread,
+ * unless it is cached, loading, past the end, or the queue is full.
+ * Caller holds c->mu. */
+static void ahead_ask(struct pack_cache *c, struct backend *be,
+		      const char *hex, uint64_t pack_size, uint64_t start)
+{
+	uint64_t next = start + PACK_CACHE_WINDOW;
+	if (!c->nthreads || c->nq == PACK_CACHE_AHEAD || next >= pack_size ||
+	    find(c, hex, next))
+		return;
+	struct pc_slot *v = victim(c);
+	if (!v)
+		return;
+	snprintf(v->hex, sizeof v->hex, "%s", hex);
+	v->start = next;
+	v->state = 1;
+	v->used = ++c->clock;
+	c->q[c->nq++] = (struct pc_ahead){
+		.be = be, .slot = v,
+		.len = pack_size - next < PACK_CACHE_WINDOW ? pack_size - next
+							    : PACK_CACHE_WINDOW,
+	};
+	pthread_cond_signal(&c->work);
 }
 
 int pack_cache_read(struct pack_cache *c, struct backend *be, const char *hex,
@@ -114,23 +218,17 @@ int pack_cache_read(struct pack_cache *c, struct backend *be, const char *hex,
 		snprintf(s->hex, sizeof s->hex, "%s", hex);
 		s->start = start;
 		s->state = 1;
+		ahead_ask(c, be, hex, pack_size, start);
 		pthread_mutex_unlock(&c->mu);
-		struct buf data = BUF_INIT;
-		rc = backend_get(be, OBJ_PACK, hex, start, wlen, &data);
+		slot_fill(c, be, s, wlen);
 		pthread_mutex_lock(&c->mu);
-		buf_free(&s->data);
-		if (rc == 0) {
-			s->data = data;
-			s->state = 2;
-		} else {
-			buf_free(&data);
-			s->state = 0;
-		}
-		pthread_cond_broadcast(&c->cv);
-		if (rc < 0) {
+		if (s->state != 2 || s->start != start ||
+		    strcmp(s->hex, hex)) {
 			pthread_mutex_unlock(&c->mu);
-			return rc;
+			return CAIRN_E_RANGE; /* failed: read directly */
 		}
+	} else {
+		ahead_ask(c, be, hex, pack_size, start);
 	}
 	s->used = ++c->clock;
 	s->users++;
