@@ -302,7 +302,14 @@ unsigned backend_caps(const struct backend *b)
 
 size_t backend_list_failures(struct backend *b)
 {
-	return b->ops == &backend_replica_ops ? replica_list_failures(b) : 0;
+	return b->ops == &backend_replica_ops ? replica_list_failures(b, 0)
+					      : 0;
+}
+
+size_t backend_list_failures_total(struct backend *b)
+{
+	return b->ops == &backend_replica_ops ? replica_list_failures(b, 1)
+					      : 0;
 }
 
 struct backend *backend_replica(struct backend *b, size_t i)

@@ -176,6 +176,8 @@ unsigned backend_caps(const struct backend *b);
  * their listing failed (0 for a plain store).  A decision that needs the
  * whole view (prune) refuses when this is not 0. */
 size_t backend_list_failures(struct backend *b);
+/* The same, summed over every listing since the store was opened. */
+size_t backend_list_failures_total(struct backend *b);
 void backend_stats_get(struct backend *b, struct backend_stats *ret);
 
 int backend_put(struct backend *b, enum obj_type t, const char *name,

@@ -28,7 +28,8 @@ struct replica {
 	struct backend **m;
 	size_t n;
 	unsigned need;           /* quorum */
-	size_t list_failures;
+	size_t list_failures;     /* in the last listing */
+	size_t list_failures_all; /* since open */
 };
 
 static struct replica *rep(struct backend *b)
@@ -46,9 +47,11 @@ struct backend *replica_member(struct backend *b, size_t i)
 	return i < rep(b)->n ? rep(b)->m[i] : NULL;
 }
 
-size_t replica_list_failures(struct backend *b)
+size_t replica_list_failures(struct backend *b, int since_open)
 {
-	return __atomic_load_n(&rep(b)->list_failures, __ATOMIC_RELAXED);
+	return __atomic_load_n(since_open ? &rep(b)->list_failures_all
+					  : &rep(b)->list_failures,
+			       __ATOMIC_RELAXED);
 }
 
 /* ---- put -------------------------------------------------------------- */
@@ -232,6 +235,7 @@ static int replica_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 		}
 	}
 	__atomic_store_n(&r->list_failures, failed, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->list_failures_all, failed, __ATOMIC_RELAXED);
 	if (failed == r->n) {
 		rc = err;
 		goto out;

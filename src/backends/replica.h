@@ -10,7 +10,8 @@ int replica_open(struct backend **m, size_t n, unsigned quorum,
 		 struct backend **ret);
 size_t replica_count(struct backend *b);
 struct backend *replica_member(struct backend *b, size_t i);
-/* Members whose last listing failed (and were left out of it). */
-size_t replica_list_failures(struct backend *b);
+/* Members whose listing failed (and were left out of it): in the last
+ * listing, or in all since open. */
+size_t replica_list_failures(struct backend *b, int since_open);
 
 #endif

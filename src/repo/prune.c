@@ -511,6 +511,10 @@ int repo_prune(struct repo *r, const struct prune_opts *o,
 		return CAIRN_E_UNSUPPORTED;
 	res->grace = p.grace;
 
+	/* a replicated repository must be seen whole: a store left out of a
+	 * listing could hold a snapshot the others lack */
+	size_t list_failures = backend_list_failures_total(r->be);
+
 	/* clock, records, snapshots, index: in this order (see the top) */
 	TRY(repo_index_reset(r));
 	p.t0 = repo_wall_now();
@@ -550,6 +554,14 @@ int repo_prune(struct repo *r, const struct prune_opts *o,
 		qsort(p.ex, p.nex, sizeof *p.ex, id_cmp);
 	TRY(backend_list(r->be, OBJ_DICT, pr_list_dict, &p));
 	TRY(pr_dicts_finish(&p));
+	if (backend_list_failures_total(r->be) != list_failures) {
+		repo_emit(o->on_event, o->event_ud, EV_ERROR, NULL,
+			  CAIRN_E_IO,
+			  "a store of the repository could not be listed; "
+			  "prune needs every store (run check --replicas)");
+		rc = CAIRN_E_IO;
+		goto out;
+	}
 	pr_apply_records(&p);
 	struct acc_ctx acc = {&p, 0};
 	TRY(index_foreach(r->idx, pr_account, &acc));
