@@ -238,22 +238,47 @@ int backend_open_replicated(const char *const *urls, size_t n,
 	/* A member that does not exist yet (a new or lost store) is made
 	 * empty when another one exists: check --replicas then shows what
 	 * it lacks and repair fills it. */
+	/* A member that cannot be reached (a daemon down) is replaced by a
+	 * stand-in that fails every call, so that reading goes on from the
+	 * others; init wants every store. */
 	size_t opened = 0;
-	for (size_t i = 0; i < n; i++) {
-		rc = backend_open(urls[i], o, create, &m[i]);
-		if (rc == CAIRN_E_NOREPO)
-			continue;
-		if (rc < 0)
-			goto out;
-		opened++;
-	}
-	if (!opened) {
-		rc = CAIRN_E_NOREPO;
+	int *err = calloc(n, sizeof *err);
+	if (!err) {
+		rc = CAIRN_E_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!m[i])
-			TRY(backend_open(urls[i], o, 1, &m[i]));
+	for (size_t i = 0; i < n; i++) {
+		err[i] = backend_open(urls[i], o, create, &m[i]);
+		if (err[i] == CAIRN_E_NOREPO)
+			continue;
+		if (err[i] < 0 && (create || err[i] == CAIRN_E_NOMEM ||
+				   err[i] == CAIRN_E_INVAL ||
+				   err[i] == CAIRN_E_UNSUPPORTED)) {
+			rc = err[i];
+			free(err);
+			goto out;
+		}
+		if (err[i] == 0)
+			opened++;
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (m[i])
+			continue;
+		if (err[i] == CAIRN_E_NOREPO && opened)
+			rc = backend_open(urls[i], o, 1, &m[i]);
+		else if (err[i] != CAIRN_E_NOREPO &&
+			 (rc = replica_dead_new(err[i], &m[i])) == 0 &&
+			 (rc = backend_setup(m[i], urls[i], o)) < 0) {
+			m[i]->ops->close(m[i]);
+			m[i] = NULL;
+		}
+	}
+	if (rc == 0 && !opened)
+		rc = err[0] < 0 ? err[0] : CAIRN_E_NOREPO;
+	free(err);
+	if (rc < 0)
+		goto out;
 	struct backend *b;
 	TRY(replica_open(m, n, quorum, &b)); /* takes m */
 	m = NULL;

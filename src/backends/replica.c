@@ -269,6 +269,88 @@ static int replica_remove(struct backend *b, enum obj_type t,
 	return removed ? 0 : CAIRN_E_NOTFOUND;
 }
 
+/* ---- a member that could not be opened -------------------------------- */
+
+/* Stands in for a member store that failed to open (a daemon that is
+ * down, say): every call fails with the open's error, so reads fail over
+ * to the others and writes count it as a failed member for the quorum. */
+struct dead {
+	struct backend base;
+	int err;
+};
+
+static int dead_put(struct backend *b, enum obj_type t, const char *name,
+		    const void *p, size_t n)
+{
+	(void)t, (void)name, (void)p, (void)n;
+	return ((struct dead *)b)->err;
+}
+
+static int dead_get(struct backend *b, enum obj_type t, const char *name,
+		    uint64_t off, uint64_t len, struct buf *out,
+		    backend_verify_fn verify, void *vud)
+{
+	(void)t, (void)name, (void)off, (void)len, (void)out, (void)verify;
+	(void)vud;
+	return ((struct dead *)b)->err;
+}
+
+static int dead_stat(struct backend *b, enum obj_type t, const char *name,
+		     uint64_t *size)
+{
+	(void)t, (void)name, (void)size;
+	return ((struct dead *)b)->err;
+}
+
+static int dead_list(struct backend *b, enum obj_type t, backend_list_fn fn,
+		     void *ud)
+{
+	(void)t, (void)fn, (void)ud;
+	return ((struct dead *)b)->err;
+}
+
+static int dead_remove(struct backend *b, enum obj_type t, const char *name)
+{
+	(void)t, (void)name;
+	return ((struct dead *)b)->err;
+}
+
+static void dead_close(struct backend *b)
+{
+	free(b);
+}
+
+static int dead_open(const char *location, const struct backend_opts *o,
+		     int create, struct backend **ret)
+{
+	(void)location, (void)o, (void)create, (void)ret;
+	return CAIRN_E_UNSUPPORTED;
+}
+
+static const struct backend_ops dead_ops = {
+	.version = 1,
+	.scheme = "unavailable",
+	.caps = 0,
+	.open = dead_open,
+	.close = dead_close,
+	.put = dead_put,
+	.get = dead_get,
+	.stat = dead_stat,
+	.list = dead_list,
+	.remove = dead_remove,
+};
+
+int replica_dead_new(int err, struct backend **ret)
+{
+	struct dead *d = calloc(1, sizeof *d);
+	if (!d)
+		return CAIRN_E_NOMEM;
+	d->base.ops = &dead_ops;
+	d->err = err;
+	*ret = &d->base;
+	return 0;
+}
+
 static void replica_close(struct backend *b)
 {
 	struct replica *r = rep(b);

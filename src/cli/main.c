@@ -539,6 +539,9 @@ int cli_open(struct cli *c, struct repo **ret)
 	struct repo_location loc;
 	cli_location(c, &loc);
 	rc = repo_open_at(&loc, c->password, c->password_len, &r);
+	if (rc < 0 && c->nstores > 1)
+		return cli_fail(c, rc, "open repository on %zu stores (%s, ...)",
+				c->nstores, c->repo_url);
 	if (rc < 0)
 		return cli_fail(c, rc, "open repository %s", c->repo_url);
 	*ret = r;

@@ -33,15 +33,21 @@ static json_t *result_json(const struct replicas_result *res)
 
 static void result_text(const struct replicas_result *res, int repair)
 {
-	fprintf(stderr, "%-40s %8s %8s %8s %10s", "store", "read", "missing",
+	int w = 5; /* "store" */
+	for (size_t i = 0; i < res->stores; i++) {
+		size_t l = strlen(res->per_store[i].location);
+		if ((int)l > w)
+			w = l > 200 ? 200 : (int)l;
+	}
+	fprintf(stderr, "%-*s %8s %8s %8s %10s", w, "store", "read", "missing",
 		"corrupt", "unreadable");
 	if (repair)
 		fprintf(stderr, " %8s", "repaired");
 	fputc('\n', stderr);
 	for (size_t i = 0; i < res->stores; i++) {
 		const struct replicas_store *s = &res->per_store[i];
-		fprintf(stderr, "%-40.40s %8" PRIu64 " %8" PRIu64 " %8" PRIu64
-			" %10" PRIu64, s->location, s->read, s->missing,
+		fprintf(stderr, "%-*s %8" PRIu64 " %8" PRIu64 " %8" PRIu64
+			" %10" PRIu64, w, s->location, s->read, s->missing,
 			s->corrupt, s->unreadable);
 		if (repair)
 			fprintf(stderr, " %8" PRIu64, s->repaired);
