@@ -61,6 +61,15 @@ source "$T/ipfs/env"
 # shellcheck disable=SC2153 # IPFS_API comes from the env file
 note "js-ipfs (PID $IPFS_PID) on $IPFS_API, started in $(since "$t0") s"
 
+# the store's own unit test (tests/test_backend_ipfs.c) needs a node: run
+# it here, where one is up
+UNIT=$(dirname "$CAIRN")/tests/test_backend_ipfs
+if [[ -x $UNIT ]]; then
+	CAIRN_IPFS_API=$IPFS_API "$UNIT" >"$T/unit.out" 2>&1 ||
+		{ cat "$T/unit.out" >&2; fail "test_backend_ipfs failed against $IPFS_API"; }
+	note "test_backend_ipfs passed against the node"
+fi
+
 # mfs_ls DIR: the names in an MFS directory of the node
 mfs_ls() {
 	curl -sf --max-time 30 -X POST "$IPFS_API/api/v0/files/ls?arg=$1" |
