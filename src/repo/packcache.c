@@ -193,6 +193,7 @@ int pack_cache_read(struct pack_cache *c, struct backend *be, const char *hex,
 		    uint64_t pack_size, uint64_t off, uint64_t len,
 		    struct buf *out)
 {
+
 	uint64_t start = off - off % PACK_CACHE_WINDOW;
 	uint64_t wlen = pack_size - start < PACK_CACHE_WINDOW
 				? pack_size - start : PACK_CACHE_WINDOW;
@@ -228,7 +229,9 @@ int pack_cache_read(struct pack_cache *c, struct backend *be, const char *hex,
 			return CAIRN_E_RANGE; /* failed: read directly */
 		}
 	} else {
-		ahead_ask(c, be, hex, pack_size, start);
+		/* past the middle of a window: the next one will be wanted */
+		if (off - start >= PACK_CACHE_WINDOW / 2)
+			ahead_ask(c, be, hex, pack_size, start);
 	}
 	s->used = ++c->clock;
 	s->users++;

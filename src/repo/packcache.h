@@ -9,7 +9,7 @@
 #include "buf.h"
 
 #define PACK_CACHE_WINDOW (4u << 20)
-#define PACK_CACHE_SLOTS 8
+#define PACK_CACHE_SLOTS 16
 
 struct pack_cache;
 

@@ -10,7 +10,12 @@
  *
  * Speed: file contents are restored by worker threads, one job per blob
  * (read, decrypt, decompress, verify, pwrite at its offset); all-zero
- * blobs are skipped so that sparse files stay sparse.  Directory metadata
+ * blobs are skipped so that sparse files stay sparse.  From remote stores,
+ * jobs are queued in batches sorted by pack and offset, so that each
+ * window of a pack is fetched once per batch whatever order the files
+ * are in (deduplication against older snapshots, prune's repacking and
+ * parallel backup workers all scatter a snapshot's blobs); a batch ends
+ * at RS_BATCH_JOBS jobs or when it holds half the descriptors allowed.  Directory metadata
  * is applied last, deepest first, so that writing files does not disturb
  * directory mtimes.
  */
@@ -29,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -77,7 +83,14 @@ struct rs {
 	struct hardlink *links;
 	size_t nlinks, caplinks;
 	unsigned depth;
+	/* batches in pack order (remote stores only) */
+	int batching;
+	struct rs_jobctx **batch;
+	size_t nbatch, capbatch;
+	size_t batch_files, batch_files_max;
 };
+
+#define RS_BATCH_JOBS 8192
 
 struct rs_worker {
 	struct blob_reader rd;
@@ -264,6 +277,8 @@ static void rs_file_unref(struct rs *rs, struct rs_file *f)
 struct rs_jobctx {
 	struct rs *rs;
 	struct rs_job job;
+	uint32_t pack;          /* where the blob is, for batch order */
+	uint64_t pack_off;
 };
 
 static void rs_job_run(void *arg, void *state)
@@ -294,6 +309,52 @@ static void rs_job_run(void *arg, void *state)
 	}
 	rs_file_unref(rs, j->f);
 	free(jc);
+}
+
+static int jc_cmp(const void *a, const void *b)
+{
+	const struct rs_jobctx *x = *(struct rs_jobctx *const *)a;
+	const struct rs_jobctx *y = *(struct rs_jobctx *const *)b;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->pack_off < y->pack_off ? -1 : x->pack_off > y->pack_off;
+}
+
+/* Queues the batch, sorted by pack and offset. */
+static void rs_batch_flush(struct rs *rs)
+{
+	if (rs->nbatch)
+		qsort(rs->batch, rs->nbatch, sizeof *rs->batch, jc_cmp);
+	for (size_t i = 0; i < rs->nbatch; i++)
+		workq_push(rs->q, rs_job_run, rs->batch[i]);
+	rs->nbatch = 0;
+	rs->batch_files = 0;
+}
+
+/* Queues a job now, or into the batch. */
+static void rs_job_queue(struct rs *rs, struct rs_jobctx *jc)
+{
+	if (!rs->batching || (rs->nbatch == rs->capbatch &&
+			      rs->capbatch == RS_BATCH_JOBS)) {
+		if (rs->batching)
+			rs_batch_flush(rs);
+		if (!rs->batching) {
+			workq_push(rs->q, rs_job_run, jc);
+			return;
+		}
+	}
+	if (rs->nbatch == rs->capbatch) {
+		size_t cap = rs->capbatch ? rs->capbatch * 2 : 1024;
+		void *p = realloc(rs->batch, cap * sizeof *rs->batch);
+		if (!p) {
+			rs_batch_flush(rs);
+			workq_push(rs->q, rs_job_run, jc);
+			return;
+		}
+		rs->batch = p;
+		rs->capbatch = cap;
+	}
+	rs->batch[rs->nbatch++] = jc;
 }
 
 static int path_selected(const struct restore_opts *o, const char *rel,
@@ -459,6 +520,8 @@ static int rs_file(struct rs *rs, int dirfd, const struct tree_node *nd,
 		}
 		jc->rs = rs;
 		jc->job.f = f;
+		jc->pack = loc.pack;
+		jc->pack_off = loc.offset;
 		memcpy(jc->job.id, nd->content[i], 32);
 		jc->job.offset = off;
 		jc->job.raw_length = loc.raw_length;
@@ -468,8 +531,10 @@ static int rs_file(struct rs *rs, int dirfd, const struct tree_node *nd,
 		pthread_mutex_lock(&rs->mu);
 		f->pending++;
 		pthread_mutex_unlock(&rs->mu);
-		workq_push(rs->q, rs_job_run, jc);
+		rs_job_queue(rs, jc);
 	}
+	if (rs->batching && ++rs->batch_files >= rs->batch_files_max)
+		rs_batch_flush(rs); /* its files hold descriptors */
 	if (!f->failed && off != nd->size) {
 		pthread_mutex_lock(&rs->mu);
 		f->failed = 1;
@@ -691,7 +756,17 @@ int repo_restore(struct repo *r, const struct snapshot *s,
 	int threads = o->threads > 0 ? o->threads : workq_cpus();
 	TRY(workq_new(threads, (size_t)threads * 4 + 4, rs_worker_new,
 		      rs_worker_free, NULL, &rs.q));
+	if (r->pcache) {
+		struct rlimit rl;
+		rs.batching = 1;
+		rs.batch_files_max = 512;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 1024)
+			rs.batch_files_max = rl.rlim_cur / 2 > RS_BATCH_JOBS
+						     ? RS_BATCH_JOBS
+						     : (size_t)rl.rlim_cur / 2;
+	}
 	rc = rs_tree(&rs, rs.target_fd, s->tree, "");
+	rs_batch_flush(&rs);
 	workq_drain(rs.q);
 	/* directory metadata last, deepest first */
 	for (size_t i = rs.ndirs; i-- > 0;) {
@@ -707,6 +782,7 @@ int repo_restore(struct repo *r, const struct snapshot *s,
 		rc = CAIRN_E_PARTIAL;
 out:
 	workq_free(rs.q);
+	free(rs.batch);
 	for (size_t i = 0; i < rs.ndirs; i++)
 		free(rs.dirs[i].relpath);
 	free(rs.dirs);
