@@ -407,7 +407,7 @@ static void test_dead(void)
 
 	/* bound, not listening: refused */
 	double t0 = now_s();
-	CHECK_RC(backend_open(u, &o, 0, &b), CAIRN_E_IO);
+	CHECK_RC(backend_open(u, &o, 0, &b), CAIRN_E_UNREACHABLE);
 	CHECK(now_s() - t0 < 3);
 
 	/* listening, never accepting nor answering */

@@ -390,13 +390,15 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Failures worth another try: the network, the server, a timeout, and
+/* Failures worth another try: the network (a server restarting refuses
+ * connections for a while), the server, a timeout, and
  * bytes that arrived damaged.  Not found, exists, refused credentials, a
  * full store or bad arguments will not change by asking again. */
 static int transient(int rc)
 {
 	return rc == CAIRN_E_IO || rc == CAIRN_E_TIMEOUT ||
-	       rc == CAIRN_E_REMOTE || rc == CAIRN_E_CORRUPT;
+	       rc == CAIRN_E_REMOTE || rc == CAIRN_E_CORRUPT ||
+	       rc == CAIRN_E_UNREACHABLE;
 }
 
 #define RETRY_BASE_MS 100

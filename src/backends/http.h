@@ -7,7 +7,8 @@
  * It does not retry: that is the store wrappers' job (backend.c), which
  * need to know why a request failed:
  *   - a response arrived (any status): 0, status in the response;
- *   - no connection, reset, short body: CAIRN_E_IO;
+ *   - no connection (refused, no route, name unknown): CAIRN_E_UNREACHABLE;
+ *   - reset, short body: CAIRN_E_IO;
  *   - connect timeout, or the transfer stalled: CAIRN_E_TIMEOUT.
  */
 #ifndef CAIRN_HTTP_H

@@ -828,7 +828,7 @@ out:
 }
 
 /* The daemon answers version with {"Version": ...}: a dead daemon fails
- * here with the transport's code (CAIRN_E_IO: nothing listens;
+ * here with the transport's code (CAIRN_E_UNREACHABLE: nothing listens;
  * CAIRN_E_TIMEOUT: nothing answers), never as a missing repository. */
 static int daemon_check(struct ipfs *s)
 {

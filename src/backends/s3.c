@@ -522,16 +522,18 @@ static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 	TRY(buf_put(&pfx, s->prefix, strlen(s->prefix)));
 	TRY(buf_put(&pfx, backend_type_dir(t), strlen(backend_type_dir(t))));
 	TRY(buf_put(&pfx, "/", 1));
+	static const char tok[] = "continuation-token=";
+	static const char rest[] = "list-type=2&max-keys=1000&prefix=";
 	do {
 		q.len = 0;
 		if (page.token.len) {
-			TRY(buf_put(&q, "continuation-token=", 19));
+			TRY(buf_put(&q, tok, sizeof tok - 1));
 			TRY(http_url_encode((const char *)page.token.p,
 					    strlen((const char *)page.token.p),
 					    0, &q));
 			TRY(buf_put(&q, "&", 1));
 		}
-		TRY(buf_put(&q, "list-type=2&max-keys=1000&prefix=", 34));
+		TRY(buf_put(&q, rest, sizeof rest - 1));
 		TRY(http_url_encode((const char *)pfx.p, pfx.len, 0, &q));
 		TRY(buf_put(&q, "", 1));
 		struct s3_call c = {.method = "GET", .query = (char *)q.p,

@@ -30,6 +30,7 @@ const char *cairn_strerror(int code)
 	case CAIRN_E_REMOTE: return "the store reported a server error";
 	case CAIRN_E_AUTH: return "the store refused the credentials";
 	case CAIRN_E_PROTOCOL: return "the store gave an unexpected answer";
+	case CAIRN_E_UNREACHABLE: return "cannot connect to the store";
 	default: return "unknown error";
 	}
 }

@@ -32,6 +32,8 @@ enum cairn_err {
 	CAIRN_E_REMOTE = -21,     /* a store failed the request (HTTP 5xx, 429) */
 	CAIRN_E_AUTH = -22,       /* a store refused the credentials */
 	CAIRN_E_PROTOCOL = -23,   /* a store answered something unexpected */
+	CAIRN_E_UNREACHABLE = -24,/* no connection to a store (refused, no route,
+				   * name not resolved) */
 };
 
 const char *cairn_strerror(int code);
