@@ -404,6 +404,8 @@ static int transient(int rc)
 #define RETRY_BASE_MS 100
 #define RETRY_CAP_MS 10000
 #define RETRY_CORRUPT_MAX 2   /* damage that persists is rot, not transit */
+#define RETRY_CORRUPT_MAX_REMOTE 4  /* over a network, damage in transit is
+				     * likelier: read again a little longer */
 
 struct attempt {
 	struct backend *b;
@@ -429,13 +431,22 @@ static int attempt_again(struct attempt *a, int rc)
 	count_error(b, rc);
 	if (rc == CAIRN_E_CORRUPT) {
 		__atomic_add_fetch(&b->stats.corrupt, 1, __ATOMIC_RELAXED);
-		if (++a->corrupt > RETRY_CORRUPT_MAX)
+		if (++a->corrupt > ((b->ops->caps & BACKEND_CAP_REMOTE)
+					    ? RETRY_CORRUPT_MAX_REMOTE
+					    : RETRY_CORRUPT_MAX))
 			return 0;
 	}
 	if (!transient(rc) || b->retry_max_ms <= 0)
 		return 0;
-	if (a->n == 1)
+	if (a->n == 1) {
 		a->start = now_ms();
+		/* a store that just wore out a whole retry budget is not
+		 * waited for again by every call that follows (a dump of a
+		 * thousand blobs would take a thousand budgets) */
+		if (a->start < __atomic_load_n(&b->failing_until,
+					       __ATOMIC_RELAXED))
+			return 0;
+	}
 	int shift = a->n - 1 < 16 ? a->n - 1 : 16;
 	long d = (long)RETRY_BASE_MS << shift;
 	if (d > RETRY_CAP_MS)
@@ -447,8 +458,11 @@ static int attempt_again(struct attempt *a, int rc)
 	if (hint >= 0)
 		d = hint;
 	int64_t left = b->retry_max_ms - (now_ms() - a->start);
-	if (left <= 0 || d > left)
+	if (left <= 0 || d > left) {
+		__atomic_store_n(&b->failing_until, now_ms() + b->retry_max_ms,
+				 __ATOMIC_RELAXED);
 		return 0;
+	}
 	__atomic_add_fetch(&b->stats.retries, 1, __ATOMIC_RELAXED);
 	struct timespec ts = {.tv_sec = d / 1000,
 			      .tv_nsec = (d % 1000) * 1000000L};
@@ -467,6 +481,13 @@ static void attempt_begin(struct attempt *a)
 static void attempt_end(struct attempt *a)
 {
 	sem_release(&a->b->sem);
+}
+
+/* A call that succeeded: the store works again. */
+static void store_works(struct backend *b)
+{
+	if (__atomic_load_n(&b->failing_until, __ATOMIC_RELAXED))
+		__atomic_store_n(&b->failing_until, 0, __ATOMIC_RELAXED);
 }
 
 static int composite(const struct backend *b)
@@ -495,6 +516,7 @@ int backend_put(struct backend *b, enum obj_type t, const char *name,
 		} while (rc < 0 && attempt_again(&a, rc));
 	}
 	if (rc == 0) {
+		store_works(b);
 		__atomic_add_fetch(&b->stats.bytes_out, n, __ATOMIC_RELAXED);
 		if (!composite(b))
 			fault_change_done();
@@ -610,6 +632,8 @@ int backend_get_verified(struct backend *b, enum obj_type t,
 	}
 	if (rc < 0)
 		out->len = 0;
+	else
+		store_works(b);
 	return rc;
 }
 
@@ -631,6 +655,8 @@ int backend_stat(struct backend *b, enum obj_type t, const char *name,
 		rc = b->ops->stat(b, t, name, size);
 		attempt_end(&a);
 	} while (rc < 0 && attempt_again(&a, rc));
+	if (rc == 0 || rc == CAIRN_E_NOTFOUND)
+		store_works(b);
 	return rc;
 }
 

@@ -145,6 +145,8 @@ struct backend {
 	struct backend_stats stats;
 	char *location;          /* the URL it was opened with, for messages */
 	long retry_max_ms;       /* retry.max-time */
+	int64_t failing_until;   /* monotonic ms: after a call ran out of
+				  * retries, later calls try once until then */
 	struct backend_sem sem;  /* connections */
 };
 

@@ -504,6 +504,33 @@ out:
 
 /* ---- listing (ListObjectsV2, parsed in s3_list.c) --------------------- */
 
+#define S3_PAGE_TRIES 3
+
+/* One page's names, held until the page has parsed whole. */
+struct page_names {
+	struct page_name {
+		char name[65];
+		uint64_t size;
+	} *v;
+	size_t n, cap;
+};
+
+static int page_collect(void *ud, const char *name, uint64_t size)
+{
+	struct page_names *g = ud;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 1024;
+		void *p = realloc(g->v, cap * sizeof *g->v);
+		if (!p)
+			return CAIRN_E_NOMEM;
+		g->v = p;
+		g->cap = cap;
+	}
+	snprintf(g->v[g->n].name, sizeof g->v[g->n].name, "%s", name);
+	g->v[g->n++].size = size;
+	return 0;
+}
+
 static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 		   void *ud)
 {
@@ -511,6 +538,7 @@ static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 	struct s3_listing page = {0};
 	struct buf body = BUF_INIT, q = BUF_INIT, pfx = BUF_INIT;
 	struct buf prev = BUF_INIT;
+	struct page_names got = {0};
 	int rc = 0;
 	if (t == OBJ_CONFIG) {
 		uint64_t size;
@@ -538,10 +566,25 @@ static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 		TRY(buf_put(&q, "", 1));
 		struct s3_call c = {.method = "GET", .query = (char *)q.p,
 				    .out = &body};
-		TRY(s3_call(s, &c));
 		TRY(buf_put(&prev, page.token.p, page.token.len));
-		TRY(s3_listing_parse(s->prefix, t, body.p, body.len, fn, ud,
-				     &page));
+		/* a page is parsed whole before any name is passed on, and
+		 * one that does not parse (damaged on the way, most likely)
+		 * is asked for again: the wrapper cannot repeat a listing
+		 * that has reported names already */
+		for (int attempt = 0; attempt < S3_PAGE_TRIES; attempt++) {
+			TRY(s3_call(s, &c));
+			got.n = 0;
+			rc = s3_listing_parse(s->prefix, t, body.p, body.len,
+					      page_collect, &got, &page);
+			if (rc != CAIRN_E_PROTOCOL)
+				break;
+		}
+		if (rc == CAIRN_E_PROTOCOL)
+			rc = CAIRN_E_IO;
+		if (rc < 0)
+			goto out;
+		for (size_t i = 0; i < got.n; i++)
+			TRY(fn(ud, got.v[i].name, got.v[i].size));
 		if (page.truncated && page.token.len == prev.len &&
 		    !memcmp(page.token.p, prev.p, prev.len)) {
 			rc = CAIRN_E_PROTOCOL; /* the same page again */
@@ -554,6 +597,7 @@ out:
 	buf_free(&q);
 	buf_free(&pfx);
 	buf_free(&prev);
+	free(got.v);
 	buf_free(&page.token);
 	return rc;
 }

@@ -55,8 +55,8 @@ struct pack_cache {
 	pthread_t thread[PACK_CACHE_THREADS];
 };
 
-static void slot_fill(struct pack_cache *c, struct backend *be,
-		      struct pc_slot *s, uint64_t len);
+static int slot_fill(struct pack_cache *c, struct backend *be,
+		     struct pc_slot *s, uint64_t len);
 
 static void *ahead_main(void *arg)
 {
@@ -146,8 +146,8 @@ static struct pc_slot *victim(struct pack_cache *c)
 }
 
 /* Reads a slot marked loading (by its owner, without the lock held). */
-static void slot_fill(struct pack_cache *c, struct backend *be,
-		      struct pc_slot *s, uint64_t len)
+static int slot_fill(struct pack_cache *c, struct backend *be,
+		     struct pc_slot *s, uint64_t len)
 {
 	struct buf data = BUF_INIT;
 	int rc = backend_get(be, OBJ_PACK, s->hex, s->start, len, &data);
@@ -162,6 +162,7 @@ static void slot_fill(struct pack_cache *c, struct backend *be,
 	}
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	return rc;
 }
 
 /* Queues the window after start of pack hex for the read-ahead thread,
@@ -221,12 +222,12 @@ int pack_cache_read(struct pack_cache *c, struct backend *be, const char *hex,
 		s->state = 1;
 		ahead_ask(c, be, hex, pack_size, start);
 		pthread_mutex_unlock(&c->mu);
-		slot_fill(c, be, s, wlen);
+		int fill_rc = slot_fill(c, be, s, wlen);
 		pthread_mutex_lock(&c->mu);
 		if (s->state != 2 || s->start != start ||
 		    strcmp(s->hex, hex)) {
 			pthread_mutex_unlock(&c->mu);
-			return CAIRN_E_RANGE; /* failed: read directly */
+			return fill_rc < 0 ? fill_rc : CAIRN_E_RANGE;
 		}
 	} else {
 		/* past the middle of a window: the next one will be wanted */

@@ -20,7 +20,9 @@ void pack_cache_free(struct pack_cache *c);
  * long) into out, from the cached window that holds them or by reading
  * that window first.  The bytes are not checked: the caller checks them
  * and calls pack_cache_drop when they are bad.  CAIRN_E_RANGE when the
- * range does not fit in one window (read it directly instead). */
+ * range does not fit in one window or the cache cannot serve it now (read
+ * it directly instead); the store's error when the window's read failed
+ * after its retries. */
 int pack_cache_read(struct pack_cache *c, struct backend *be, const char *hex,
 		    uint64_t pack_size, uint64_t off, uint64_t len,
 		    struct buf *out);

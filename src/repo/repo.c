@@ -239,12 +239,20 @@ int repo_list_names(struct repo *r, enum obj_type t, char (**ret)[65],
 	return 0;
 }
 
+static int name_listed(char (*v)[65], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], name))
+			return 1;
+	return 0;
+}
+
 int repo_open_at(const struct repo_location *loc, const char *password,
 		 size_t password_len, struct repo **ret)
 {
 	struct buf cb = BUF_INIT, kb = BUF_INIT;
-	char (*names)[65] = NULL;
-	size_t nnames = 0;
+	char (*names)[65] = NULL, (*tried)[65] = NULL;
+	size_t nnames = 0, ntried = 0;
 	struct repo *r = NULL;
 	int rc, mismatch = 0;
 	TRY(crypto_setup());
@@ -258,46 +266,94 @@ int repo_open_at(const struct repo_location *loc, const char *password,
 		rc = CAIRN_E_NOREPO;
 	if (rc < 0)
 		goto out;
-	rc = backend_get(r->be, OBJ_CONFIG, "config", 0, BACKEND_TO_END, &cb);
-	if (rc == CAIRN_E_NOTFOUND)
-		rc = CAIRN_E_NOREPO;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		rc = backend_get(r->be, OBJ_CONFIG, "config", 0,
+				 BACKEND_TO_END, &cb);
+		if (rc == CAIRN_E_NOTFOUND)
+			rc = CAIRN_E_NOREPO;
+		if (rc < 0)
+			goto out;
+		/* damaged on the way, or at rest: the key's hash decides */
+		rc = config_decode(cb.p, cb.len, &r->cfg);
+		if (rc != CAIRN_E_CORRUPT)
+			break;
+	}
 	if (rc < 0)
 		goto out;
-	TRY(config_decode(cb.p, cb.len, &r->cfg));
 	TRY(repo_list_names(r, OBJ_KEY, &names, &nnames));
 	rc = CAIRN_E_PASSWORD;
-	for (size_t i = 0; i < nnames; i++) {
-		uint8_t id[32];
-		if (backend_get(r->be, OBJ_KEY, names[i], 0, BACKEND_TO_END,
-				&kb) < 0)
-			continue;
-		crypto_object_hash(kb.p, kb.len, id);
-		char hex[65];
-		hex_encode(hex, id, 32);
-		if (strcmp(hex, names[i]) != 0)
-			continue; /* a damaged key file: try the others */
-		struct master_keys *k = NULL;
-		if (keyfile_open(kb.p, kb.len, password, password_len, &k) < 0)
-			continue;
-		uint8_t ch[32];
-		crypto_object_hash(cb.p, cb.len, ch);
-		if (sodium_memcmp(k->repo_id, r->cfg.id, 32) != 0 ||
-		    sodium_memcmp(k->config_hash, ch, 32) != 0) {
-			/* right password, but a key of another repository, or
-			 * the config was replaced: try the other keys, and say
-			 * "corrupt" rather than "wrong password" if none fits */
-			mkeys_free(k);
-			mismatch = 1;
-			continue;
+	int unreadable = 0;
+	for (int pass = 0; pass < 2 && rc < 0 && !mismatch; pass++) {
+		if (pass) {
+			/* a listing damaged on the way may have hidden the key that
+			 * opens: list again and try the names not tried yet */
+			free(tried);
+			tried = names;
+			ntried = nnames;
+			names = NULL;
+			int lrc = repo_list_names(r, OBJ_KEY, &names, &nnames);
+			if (lrc < 0) {
+				rc = lrc;
+				goto out;
+			}
 		}
-		r->keys = k;
-		snprintf(r->key_id, sizeof r->key_id, "%s", names[i]);
-		rc = 0;
-		break;
+		for (size_t i = 0; i < nnames; i++) {
+			if (pass && name_listed(tried, ntried, names[i]))
+				continue;
+			uint8_t id[32];
+			int grc = backend_get(r->be, OBJ_KEY, names[i], 0,
+					      BACKEND_TO_END, &kb);
+			if (grc < 0) {
+				/* the password may belong to this one: if no other
+				 * opens, say why it could not be tried */
+				if (!unreadable)
+					unreadable = grc;
+				continue;
+			}
+			crypto_object_hash(kb.p, kb.len, id);
+			char hex[65];
+			hex_encode(hex, id, 32);
+			if (strcmp(hex, names[i]) != 0)
+				continue; /* a damaged key file: try the others */
+			struct master_keys *k = NULL;
+			if (keyfile_open(kb.p, kb.len, password, password_len, &k) < 0)
+				continue;
+			uint8_t ch[32];
+			crypto_object_hash(cb.p, cb.len, ch);
+			/* the config is not named by its hash, so the store's check
+			 * could not catch bytes damaged on the way: read it again */
+			for (int again = 0; again < 2 &&
+					    sodium_memcmp(k->config_hash, ch, 32) != 0;
+			     again++) {
+				struct repo_config cfg2;
+				if (backend_get(r->be, OBJ_CONFIG, "config", 0,
+						BACKEND_TO_END, &cb) < 0)
+					break;
+				crypto_object_hash(cb.p, cb.len, ch);
+				if (sodium_memcmp(k->config_hash, ch, 32) == 0 &&
+				    config_decode(cb.p, cb.len, &cfg2) == 0)
+					r->cfg = cfg2;
+			}
+			if (sodium_memcmp(k->repo_id, r->cfg.id, 32) != 0 ||
+			    sodium_memcmp(k->config_hash, ch, 32) != 0) {
+				/* right password, but a key of another repository, or
+				 * the config was replaced: try the other keys, and say
+				 * "corrupt" rather than "wrong password" if none fits */
+				mkeys_free(k);
+				mismatch = 1;
+				continue;
+			}
+			r->keys = k;
+			snprintf(r->key_id, sizeof r->key_id, "%s", names[i]);
+			rc = 0;
+			break;
+		}
 	}
 	if (rc < 0) {
 		if (mismatch)
 			rc = CAIRN_E_CORRUPT;
+		else if (unreadable)
+			rc = unreadable;
 		goto out;
 	}
 	crypto_gear_table(r->keys, r->gear);
@@ -305,6 +361,7 @@ int repo_open_at(const struct repo_location *loc, const char *password,
 	r = NULL;
 out:
 	free(names);
+	free(tried);
 	buf_free(&cb);
 	if (kb.p)
 		sodium_memzero(kb.p, kb.cap);
@@ -414,7 +471,14 @@ int repo_object_save(struct repo *r, enum obj_type t, const char magic[8],
 	TRY(envelope_seal(r->keys->meta_key, magic, p, n, &ct));
 	crypto_object_hash(ct.p, ct.len, id);
 	hex_encode(hex, id, 32);
-	TRY(backend_put(r->be, t, hex, ct.p, ct.len));
+	rc = backend_put(r->be, t, hex, ct.p, ct.len);
+	/* the name is the hash of these bytes: an object already there is
+	 * this one (stored by an attempt whose answer was lost on the way,
+	 * which an HTTP client may repeat on its own) */
+	if (rc == CAIRN_E_EXISTS)
+		rc = 0;
+	if (rc < 0)
+		goto out;
 	if (ret_id)
 		memcpy(ret_id, id, 32);
 out:
@@ -805,8 +869,11 @@ int repo_blob_read(struct repo *r, struct blob_reader *rd, const uint8_t id[32],
 			goto out;
 		if (rc == CAIRN_E_CORRUPT)
 			pack_cache_drop(r->pcache, hex, loc.offset);
-		/* whatever went wrong, the direct read below retries, checks
-		 * and fails over */
+		/* damaged bytes, or a range the cache does not serve: the
+		 * direct read below retries, checks and fails over; any
+		 * other failure has had its retries already */
+		if (rc != CAIRN_E_CORRUPT && rc != CAIRN_E_RANGE)
+			goto out;
 	}
 	/* decoded inside the read, so that a damaged copy is read again,
 	 * or from the next store of a replicated repository */

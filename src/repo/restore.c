@@ -808,6 +808,7 @@ struct dump {
 	struct repo *r;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	int failed;        /* a blob failed: the jobs still queued skip */
 };
 
 struct dump_job {
@@ -819,10 +820,16 @@ static void dump_job_run(void *arg, void *state)
 {
 	struct dump_job *j = arg;
 	struct rs_worker *w = state;
-	int rc = w ? repo_blob_read(j->d->r, &w->rd, j->slot->id, BLOB_DATA,
-				    &j->slot->out)
-		   : CAIRN_E_NOMEM;
 	pthread_mutex_lock(&j->d->mu);
+	int failed = j->d->failed;
+	pthread_mutex_unlock(&j->d->mu);
+	int rc = !w ? CAIRN_E_NOMEM
+		 : failed ? CAIRN_E_INTERRUPTED /* never read: the dump ends */
+			  : repo_blob_read(j->d->r, &w->rd, j->slot->id,
+					   BLOB_DATA, &j->slot->out);
+	pthread_mutex_lock(&j->d->mu);
+	if (rc < 0)
+		j->d->failed = 1;
 	j->slot->rc = rc;
 	j->slot->done = 1;
 	pthread_cond_broadcast(&j->d->cv);
