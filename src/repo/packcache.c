@@ -1,17 +1,19 @@
 /* packcache.c: windows of packs kept in memory for reads from remote
  * stores.
  *
- * Restore reads blob after blob, and blobs that follow one another in a
- * snapshot mostly follow one another in a pack.  On a local disk each
- * read is a pread; on S3 or IPFS each is a request with a round trip and
- * per-request work at the server, which for small blobs costs more than
- * the bytes.  So reads from remote stores fetch the aligned 4 MiB window
- * around the blob once, and the next blobs come from memory.
+ * Restore reads blob after blob, in batches sorted by pack and offset
+ * (restore.c).  On a local disk each read is a pread; on S3 or IPFS each
+ * is a request with a round trip and per-request work at the server,
+ * which for small blobs costs more than the bytes.  So reads from remote
+ * stores fetch the aligned 16 MiB window around the blob (a whole pack of
+ * the default size) once, and the next blobs come from memory.  Measured
+ * on a 300 MiB tree of 11,233 files from an S3 server on loopback: 4 MiB
+ * windows 1.64-1.84 s, 16 MiB windows 1.56-1.60 s.
  *
  * Slots are few (PACK_CACHE_SLOTS, LRU).  A window being fetched is marked
  * loading, and other threads wanting it wait rather than fetching it
  * again.  So that the workers do not all wait for each window in turn, a
- * reader that takes a window asks the cache's read-ahead thread for the
+ * reader past the middle of a window asks the read-ahead threads for the
  * next window of the same pack (PACK_CACHE_AHEAD of them queued at most).
  * Nothing is trusted: callers decrypt and hash what they get and drop a
  * window whose bytes fail.

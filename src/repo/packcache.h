@@ -8,8 +8,8 @@
 #include "backend.h"
 #include "buf.h"
 
-#define PACK_CACHE_WINDOW (4u << 20)
-#define PACK_CACHE_SLOTS 16
+#define PACK_CACHE_WINDOW (16u << 20)
+#define PACK_CACHE_SLOTS 8
 
 struct pack_cache;
 

@@ -88,9 +88,13 @@ struct rs {
 	struct rs_jobctx **batch;
 	size_t nbatch, capbatch;
 	size_t batch_files, batch_files_max;
+	uint64_t batch_bytes;
 };
 
 #define RS_BATCH_JOBS 8192
+#ifndef RS_BATCH_BYTES
+#define RS_BATCH_BYTES (64u << 20)
+#endif
 
 struct rs_worker {
 	struct blob_reader rd;
@@ -329,6 +333,7 @@ static void rs_batch_flush(struct rs *rs)
 		workq_push(rs->q, rs_job_run, rs->batch[i]);
 	rs->nbatch = 0;
 	rs->batch_files = 0;
+	rs->batch_bytes = 0;
 }
 
 /* Queues a job now, or into the batch. */
@@ -533,8 +538,14 @@ static int rs_file(struct rs *rs, int dirfd, const struct tree_node *nd,
 		pthread_mutex_unlock(&rs->mu);
 		rs_job_queue(rs, jc);
 	}
-	if (rs->batching && ++rs->batch_files >= rs->batch_files_max)
-		rs_batch_flush(rs); /* its files hold descriptors */
+	if (rs->batching) {
+		rs->batch_bytes += nd->size;
+		/* its files hold descriptors; and the workers should not wait
+		 * long for their first jobs while files are being created */
+		if (++rs->batch_files >= rs->batch_files_max ||
+		    rs->batch_bytes >= RS_BATCH_BYTES)
+			rs_batch_flush(rs);
+	}
 	if (!f->failed && off != nd->size) {
 		pthread_mutex_lock(&rs->mu);
 		f->failed = 1;
