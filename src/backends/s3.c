@@ -576,6 +576,11 @@ static int s3_list(struct backend *b, enum obj_type t, backend_list_fn fn,
 			got.n = 0;
 			rc = s3_listing_parse(s->prefix, t, body.p, body.len,
 					      page_collect, &got, &page);
+			/* a key of ours that names nothing was probably
+			 * damaged on the way too: ask again (a foreign object
+			 * stays odd, and the last answer is taken) */
+			if (rc == 0 && page.odd && attempt + 1 < S3_PAGE_TRIES)
+				continue;
 			if (rc != CAIRN_E_PROTOCOL)
 				break;
 		}

@@ -110,6 +110,10 @@ static void XMLCALL lp_end(void *ud, const XML_Char *el)
 	} else if (lp->depth == 2 && !strcmp(el, "Contents")) {
 		lp->in_contents = 0;
 		const char *name = key_name(lp, lp->key);
+		/* the page was asked for the type's prefix: any key that is
+		 * not an object of the type is foreign or damaged */
+		if (!name)
+			lp->page->odd++;
 		if (name && !lp->size_ok)
 			lp->err = CAIRN_E_PROTOCOL;
 		else if (name)
@@ -139,6 +143,7 @@ int s3_listing_parse(const char *prefix, enum obj_type t, const void *xml,
 		return CAIRN_E_NOMEM;
 	page->truncated = 0;
 	page->token.len = 0;
+	page->odd = 0;
 	XML_SetUserData(xp, &lp);
 	XML_SetElementHandler(xp, lp_start, lp_end);
 	XML_SetCharacterDataHandler(xp, lp_text);

@@ -11,6 +11,8 @@
 struct s3_listing {
 	int truncated;       /* another page follows */
 	struct buf token;    /* its continuation token, NUL-terminated */
+	size_t odd;          /* listed keys that name no object of the type:
+			      * foreign, or damaged on the way */
 };
 
 /* Parses one page (xml, n bytes) from a store that may be hostile: each

@@ -275,7 +275,7 @@ int repo_open_at(const struct repo_location *loc, const char *password,
 			goto out;
 		/* damaged on the way, or at rest: the key's hash decides */
 		rc = config_decode(cb.p, cb.len, &r->cfg);
-		if (rc != CAIRN_E_CORRUPT)
+		if (rc == 0 || rc == CAIRN_E_NOMEM)
 			break;
 	}
 	if (rc < 0)
@@ -994,6 +994,39 @@ static int snap_cmp(const void *a, const void *b)
 	return memcmp(x->id, y->id, 32);
 }
 
+/* Lists the snapshots again and appends the names not in *names (growing
+ * *v to match). */
+static int names_add_new(struct repo *r, char (**names)[65], size_t *nn,
+			 struct snapshot **v)
+{
+	char (*again)[65] = NULL;
+	size_t na = 0, add = 0;
+	int rc = repo_list_names(r, OBJ_SNAPSHOT, &again, &na);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < na; i++)
+		if (!name_listed(*names, *nn, again[i]))
+			add++;
+	if (add) {
+		char (*nv)[65] = realloc(*names, (*nn + add) * sizeof *nv);
+		struct snapshot *sv = nv ? realloc(*v, (*nn + add) * sizeof *sv)
+					 : NULL;
+		if (nv)
+			*names = nv;
+		if (!sv) {
+			free(again);
+			return CAIRN_E_NOMEM;
+		}
+		*v = sv;
+		size_t old = *nn;
+		for (size_t i = 0; i < na; i++)
+			if (!name_listed(*names, old, again[i]))
+				memcpy((*names)[(*nn)++], again[i], 65);
+	}
+	free(again);
+	return 0;
+}
+
 int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
 			struct snapshot **ret, size_t *n)
 {
@@ -1001,7 +1034,7 @@ int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
 	size_t nn = 0, k = 0;
 	struct buf pt = BUF_INIT;
 	struct snapshot *v = NULL;
-	int rc;
+	int rc, relisted = 0;
 	TRY(repo_list_names(r, OBJ_SNAPSHOT, &names, &nn));
 	v = calloc(nn ? nn : 1, sizeof *v);
 	if (!v) {
@@ -1018,8 +1051,14 @@ int repo_snapshots_list(struct repo *r, const struct snapshot_filter *filter,
 		if (rc == CAIRN_E_NOMEM)
 			goto out;
 		if (rc == CAIRN_E_NOTFOUND) {
-			/* forgotten since the listing: not damage */
+			/* forgotten since the listing: not damage; or a name
+			 * damaged on the way in the listing, which hid the
+			 * real one: list once more and add what is new */
 			snapshot_free(&v[k]);
+			if (!relisted) {
+				relisted = 1;
+				TRY(names_add_new(r, &names, &nn, &v));
+			}
 			continue;
 		}
 		if (rc < 0) {

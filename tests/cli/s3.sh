@@ -18,6 +18,8 @@
 #     the objects carry the lock (HEAD shows GOVERNANCE and a
 #     retain-until date a day ahead); objects of the other bucket do not;
 #   - credentials from a shared credentials file and a profile;
+#   - moto only: every listing asks for a prefix, never the whole bucket
+#     (read from the server's request log);
 #   - the secret is never in a cairn process's argv nor in anything cairn
 #     prints (every run's stdout and stderr are kept and searched).
 source "$(dirname "$0")/lib/common.bash"
