@@ -371,15 +371,15 @@ static void ck_pack_run(void *arg, void *state)
 		ck_pack_fail(ck, hex, "out of memory", CAIRN_E_NOMEM);
 		goto out;
 	}
+	/* the store's wrapper hashes the pack against its name */
 	rc = backend_get(ck->r->be, OBJ_PACK, hex, 0, BACKEND_TO_END, &w->pack);
-	if (rc < 0) {
-		ck_pack_fail(ck, hex, cairn_strerror(rc), rc);
-		goto out;
-	}
-	crypto_object_hash(w->pack.p, w->pack.len, h);
-	if (memcmp(h, j->id, 32) != 0) {
+	if (rc == CAIRN_E_CORRUPT) {
 		ck_pack_fail(ck, hex, "content does not match its name "
 			     "(hash mismatch)", CAIRN_E_CORRUPT);
+		goto out;
+	}
+	if (rc < 0) {
+		ck_pack_fail(ck, hex, cairn_strerror(rc), rc);
 		goto out;
 	}
 	if (w->pack.len < PACK_TAIL_LEN ||

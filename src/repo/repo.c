@@ -300,7 +300,8 @@ int repo_open_at(const struct repo_location *loc, const char *password,
 		for (size_t i = 0; i < nnames; i++) {
 			if (pass && name_listed(tried, ntried, names[i]))
 				continue;
-			uint8_t id[32];
+			/* a damaged key file fails the wrapper's check against
+			 * its name: the others are tried */
 			int grc = backend_get(r->be, OBJ_KEY, names[i], 0,
 					      BACKEND_TO_END, &kb);
 			if (grc < 0) {
@@ -310,11 +311,6 @@ int repo_open_at(const struct repo_location *loc, const char *password,
 					unreadable = grc;
 				continue;
 			}
-			crypto_object_hash(kb.p, kb.len, id);
-			char hex[65];
-			hex_encode(hex, id, 32);
-			if (strcmp(hex, names[i]) != 0)
-				continue; /* a damaged key file: try the others */
 			struct master_keys *k = NULL;
 			if (keyfile_open(kb.p, kb.len, password, password_len, &k) < 0)
 				continue;
@@ -490,16 +486,9 @@ int repo_object_load(struct repo *r, enum obj_type t, const char *name,
 		     const char magic[8], struct buf *out)
 {
 	struct buf ct = BUF_INIT;
-	uint8_t id[32];
-	char hex[65];
 	int rc;
+	/* the store's wrapper checked the bytes against the name */
 	TRY(backend_get(r->be, t, name, 0, BACKEND_TO_END, &ct));
-	crypto_object_hash(ct.p, ct.len, id);
-	hex_encode(hex, id, 32);
-	if (strcmp(hex, name) != 0) {
-		rc = CAIRN_E_CORRUPT;
-		goto out;
-	}
 	rc = envelope_open(r->keys->meta_key, magic, ct.p, ct.len, out);
 out:
 	buf_free(&ct);
@@ -901,7 +890,6 @@ int repo_dict_get(void *ud, const uint8_t id[32],
 	struct repo *r = ud;
 	struct buf obj = BUF_INIT, d = BUF_INIT;
 	ZSTD_DDict *dd = NULL;
-	uint8_t h[32];
 	char hex[65];
 	int rc;
 	pthread_mutex_lock(&r->mu);
@@ -912,12 +900,8 @@ int repo_dict_get(void *ud, const uint8_t id[32],
 	if (!(r->keys->flags & MASTER_FLAG_FULL))
 		return CAIRN_E_UNSUPPORTED;
 	hex_encode(hex, id, 32);
+	/* checked against its name (the id) by the store's wrapper */
 	TRY(backend_get(r->be, OBJ_DICT, hex, 0, BACKEND_TO_END, &obj));
-	crypto_object_hash(obj.p, obj.len, h);
-	if (memcmp(h, id, 32) != 0) {
-		rc = CAIRN_E_CORRUPT;
-		goto out;
-	}
 	TRY(dict_open(r->keys->data_pk, r->keys->data_sk, obj.p, obj.len, &d));
 	dd = ZSTD_createDDict(d.p, d.len);
 	if (!dd) {

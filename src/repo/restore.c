@@ -339,15 +339,12 @@ static void rs_batch_flush(struct rs *rs)
 /* Queues a job now, or into the batch. */
 static void rs_job_queue(struct rs *rs, struct rs_jobctx *jc)
 {
-	if (!rs->batching || (rs->nbatch == rs->capbatch &&
-			      rs->capbatch == RS_BATCH_JOBS)) {
-		if (rs->batching)
-			rs_batch_flush(rs);
-		if (!rs->batching) {
-			workq_push(rs->q, rs_job_run, jc);
-			return;
-		}
+	if (!rs->batching) {
+		workq_push(rs->q, rs_job_run, jc);
+		return;
 	}
+	if (rs->nbatch == RS_BATCH_JOBS)
+		rs_batch_flush(rs);
 	if (rs->nbatch == rs->capbatch) {
 		size_t cap = rs->capbatch ? rs->capbatch * 2 : 1024;
 		void *p = realloc(rs->batch, cap * sizeof *rs->batch);
