@@ -373,11 +373,6 @@ static void ck_pack_run(void *arg, void *state)
 	}
 	/* the store's wrapper hashes the pack against its name */
 	rc = backend_get(ck->r->be, OBJ_PACK, hex, 0, BACKEND_TO_END, &w->pack);
-	if (rc == CAIRN_E_CORRUPT) {
-		ck_pack_fail(ck, hex, "content does not match its name "
-			     "(hash mismatch)", CAIRN_E_CORRUPT);
-		goto out;
-	}
 	if (rc < 0) {
 		ck_pack_fail(ck, hex, cairn_strerror(rc), rc);
 		goto out;
